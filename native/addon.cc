@@ -1,0 +1,370 @@
+// The whole native surface of idfr: a generic boxed call into the c10 dispatcher by operator
+// name, plus the few things that are not operators (tensor data, autograd, runtime, TorchScript).
+// Everything about models, attacks and defenses lives in TypeScript.
+#include <napi.h>
+
+#include <ATen/Parallel.h>
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/cuda.h>
+#include <torch/script.h>
+#include <torch/version.h>
+
+#include <cstring>
+#include <vector>
+
+#include "convert.h"
+#include "guard.h"
+#include "tensor_box.h"
+
+namespace idfr {
+namespace {
+
+std::vector<c10::OperatorHandle>& Ops() {
+  static std::vector<c10::OperatorHandle> ops;
+  return ops;
+}
+
+std::string OpName(const c10::FunctionSchema& schema) {
+  return schema.overload_name().empty() ? schema.name() : schema.name() + "." + schema.overload_name();
+}
+
+const c10::OperatorHandle& OpAt(Napi::Env env, const Napi::Value& id) {
+  if (!id.IsNumber()) throw Napi::TypeError::New(env, "op id must be a number");
+  const auto index = id.As<Napi::Number>().Int64Value();
+  if (index < 0 || static_cast<size_t>(index) >= Ops().size()) throw Napi::RangeError::New(env, "no op with this id");
+  return Ops()[static_cast<size_t>(index)];
+}
+
+std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (info.Length() <= i || !info[i].IsString()) throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a string");
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
+// findOp("aten::conv2d", "") -> id used by callOp. Unknown names fail here, once.
+Napi::Value FindOp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string name = StringArg(info, 0, "op name");
+  const std::string overload = info.Length() > 1 && info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
+  auto handle = c10::Dispatcher::singleton().findSchema({name, overload});
+  if (!handle) {
+    throw Napi::Error::New(env, "unknown op '" + name + (overload.empty() ? "" : "." + overload) +
+                                    "' (no such operator schema in the linked libtorch)");
+  }
+  Ops().push_back(*handle);
+  return Napi::Number::New(env, static_cast<double>(Ops().size() - 1));
+}
+
+Napi::Value OpSchema(const Napi::CallbackInfo& info) {
+  std::ostringstream out;
+  out << OpAt(info.Env(), info[0]).schema();
+  return Napi::String::New(info.Env(), out.str());
+}
+
+// callOp(id, args, discard): args are positional; undefined takes the schema's default.
+Napi::Value CallOp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const c10::OperatorHandle& op = OpAt(env, info[0]);
+  if (info.Length() < 2 || !info[1].IsArray()) throw Napi::TypeError::New(env, "callOp: args must be an array");
+  const bool discard = info.Length() > 2 && info[2].ToBoolean().Value();
+  Napi::Array args = info[1].As<Napi::Array>();
+  const c10::FunctionSchema& schema = op.schema();
+  const auto& params = schema.arguments();
+  if (args.Length() > params.size()) {
+    throw Napi::TypeError::New(env, OpName(schema) + ": expected at most " + std::to_string(params.size()) +
+                                        " arguments, got " + std::to_string(args.Length()));
+  }
+  TORCH_GUARD_BEGIN
+  torch::jit::Stack stack;
+  stack.reserve(params.size());
+  for (uint32_t i = 0; i < params.size(); ++i) {
+    const c10::Argument& param = params[i];
+    Napi::Value value = i < args.Length() ? args.Get(i) : env.Undefined();
+    if (value.IsUndefined()) {
+      if (param.default_value()) {
+        stack.push_back(*param.default_value());
+        continue;
+      }
+      if (param.type()->kind() == c10::TypeKind::OptionalType) {
+        stack.emplace_back();
+        continue;
+      }
+      throw Napi::TypeError::New(env, OpName(schema) + ": missing argument '" + param.name() + "'");
+    }
+    stack.push_back(ToIValue(env, value, param.type(), param, schema));
+  }
+  op.callBoxed(&stack);
+  if (discard || stack.empty()) return env.Undefined();
+  if (stack.size() == 1) return FromIValue(env, stack[0]);
+  Napi::Array out = Napi::Array::New(env, stack.size());
+  for (size_t i = 0; i < stack.size(); ++i) out.Set(static_cast<uint32_t>(i), FromIValue(env, stack[i]));
+  return out;
+  TORCH_GUARD_END(env)
+}
+
+Napi::Value Dispose(const Napi::CallbackInfo& info) {
+  DisposeTensor(info.Env(), info[0]);
+  return info.Env().Undefined();
+}
+
+Napi::Value LiveTensors(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(LiveTensorCount()));
+}
+
+std::vector<int64_t> ShapeArg(Napi::Env env, const Napi::Value& value) {
+  if (!value.IsArray()) throw Napi::TypeError::New(env, "shape must be an array of integers");
+  Napi::Array arr = value.As<Napi::Array>();
+  std::vector<int64_t> shape(arr.Length());
+  for (uint32_t i = 0; i < arr.Length(); ++i) {
+    Napi::Value d = arr.Get(i);
+    if (!d.IsNumber() || d.As<Napi::Number>().DoubleValue() < 0) throw Napi::TypeError::New(env, "shape must be an array of non-negative integers");
+    shape[i] = d.As<Napi::Number>().Int64Value();
+  }
+  return shape;
+}
+
+// fromBuffer(typedArray, shape, scalarType): copies the bytes into a new CPU tensor.
+Napi::Value FromBuffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray()) throw Napi::TypeError::New(env, "fromBuffer: data must be a typed array");
+  Napi::TypedArray data = info[0].As<Napi::TypedArray>();
+  std::vector<int64_t> shape = ShapeArg(env, info[1]);
+  const auto dtype = static_cast<c10::ScalarType>(info[2].As<Napi::Number>().Int32Value());
+  TORCH_GUARD_BEGIN
+  int64_t numel = 1;
+  for (int64_t d : shape) numel *= d;
+  const size_t expected = static_cast<size_t>(numel) * c10::elementSize(dtype);
+  if (data.ByteLength() != expected) {
+    throw Napi::RangeError::New(env, "fromBuffer: shape [" + c10::Join(",", shape) + "] of " + c10::toString(dtype) +
+                                         " needs " + std::to_string(expected) + " bytes, got " + std::to_string(data.ByteLength()));
+  }
+  at::Tensor out = at::empty(shape, at::TensorOptions().dtype(dtype));
+  if (expected > 0) {
+    auto* bytes = static_cast<uint8_t*>(data.ArrayBuffer().Data()) + data.ByteOffset();
+    std::memcpy(out.data_ptr(), bytes, expected);
+  }
+  return WrapTensor(env, out);
+  TORCH_GUARD_END(env)
+}
+
+// toBuffer(tensor): the tensor's elements, contiguous, on the CPU, in a fresh ArrayBuffer.
+Napi::Value ToBuffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  at::Tensor& t = UnwrapTensor(env, info[0], "toBuffer");
+  TORCH_GUARD_BEGIN
+  at::Tensor c = t.detach().to(at::kCPU).contiguous();
+  const size_t bytes = c.numel() * c.element_size();
+  Napi::ArrayBuffer buf = Napi::ArrayBuffer::New(env, bytes);
+  if (bytes > 0) std::memcpy(buf.Data(), c.data_ptr(), bytes);
+  return buf;
+  TORCH_GUARD_END(env)
+}
+
+// meta(tensor) -> [scalarType, device, requiresGrad, ...sizes]: one crossing for all metadata.
+Napi::Value Meta(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  at::Tensor& t = UnwrapTensor(env, info[0], "meta");
+  Napi::Array out = Napi::Array::New(env, 3 + t.dim());
+  out.Set(0u, Napi::Number::New(env, static_cast<int>(t.scalar_type())));
+  out.Set(1u, Napi::String::New(env, t.device().str()));
+  out.Set(2u, Napi::Boolean::New(env, t.requires_grad()));
+  for (int64_t i = 0; i < t.dim(); ++i) out.Set(static_cast<uint32_t>(3 + i), Napi::Number::New(env, static_cast<double>(t.size(i))));
+  return out;
+}
+
+Napi::Value SetRequiresGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  at::Tensor& t = UnwrapTensor(env, info[0], "setRequiresGrad");
+  TORCH_GUARD_BEGIN
+  t.set_requires_grad(info[1].ToBoolean().Value());
+  return env.Undefined();
+  TORCH_GUARD_END(env)
+}
+
+Napi::Value IsLeaf(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), UnwrapTensor(info.Env(), info[0], "isLeaf").is_leaf());
+}
+
+Napi::Value Grad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return WrapTensor(env, UnwrapTensor(env, info[0], "grad").grad());
+}
+
+Napi::Value SetGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  at::Tensor& t = UnwrapTensor(env, info[0], "setGrad");
+  TORCH_GUARD_BEGIN
+  if (info[1].IsNull() || info[1].IsUndefined()) t.mutable_grad().reset();
+  else t.mutable_grad() = UnwrapTensor(env, info[1], "setGrad value");
+  return env.Undefined();
+  TORCH_GUARD_END(env)
+}
+
+std::vector<at::Tensor> TensorArray(Napi::Env env, const Napi::Value& value, const char* what) {
+  std::vector<at::Tensor> out;
+  if (value.IsNull() || value.IsUndefined()) return out;
+  if (!value.IsArray()) throw Napi::TypeError::New(env, std::string(what) + " must be an array of tensors");
+  Napi::Array arr = value.As<Napi::Array>();
+  for (uint32_t i = 0; i < arr.Length(); ++i) {
+    Napi::Value v = arr.Get(i);
+    out.push_back(v.IsNull() || v.IsUndefined() ? at::Tensor() : UnwrapTensor(env, v, what));
+  }
+  return out;
+}
+
+// backward(outputs, gradOutputs | null, retainGraph)
+Napi::Value Backward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto outputs = TensorArray(env, info[0], "backward outputs");
+  auto grads = TensorArray(env, info[1], "backward gradients");
+  const bool retain = info[2].ToBoolean().Value();
+  TORCH_GUARD_BEGIN
+  torch::autograd::backward(outputs, grads, retain, false);
+  return env.Undefined();
+  TORCH_GUARD_END(env)
+}
+
+// autogradGrad(outputs, inputs, gradOutputs | null, retainGraph, createGraph, allowUnused)
+Napi::Value AutogradGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto outputs = TensorArray(env, info[0], "grad outputs");
+  auto inputs = TensorArray(env, info[1], "grad inputs");
+  auto grads = TensorArray(env, info[2], "grad gradOutputs");
+  TORCH_GUARD_BEGIN
+  auto result = torch::autograd::grad(outputs, inputs, grads, info[3].ToBoolean().Value(),
+                                      info[4].ToBoolean().Value(), info[5].ToBoolean().Value());
+  Napi::Array out = Napi::Array::New(env, result.size());
+  for (size_t i = 0; i < result.size(); ++i) out.Set(static_cast<uint32_t>(i), WrapTensor(env, result[i]));
+  return out;
+  TORCH_GUARD_END(env)
+}
+
+// setGradEnabled(enabled) -> previous state
+Napi::Value SetGradEnabled(const Napi::CallbackInfo& info) {
+  const bool previous = c10::GradMode::is_enabled();
+  c10::GradMode::set_enabled(info[0].ToBoolean().Value());
+  return Napi::Boolean::New(info.Env(), previous);
+}
+
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  TORCH_GUARD_BEGIN
+  at::set_num_threads(info[0].As<Napi::Number>().Int32Value());
+  return env.Undefined();
+  TORCH_GUARD_END(env)
+}
+
+Napi::Value NumThreads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), at::get_num_threads());
+}
+
+Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  TORCH_GUARD_BEGIN
+  torch::manual_seed(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()));
+  return env.Undefined();
+  TORCH_GUARD_END(env)
+}
+
+Napi::Value CudaDeviceCount(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(torch::cuda::device_count()));
+}
+
+Napi::Value Version(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), TORCH_VERSION);
+}
+
+// jitLoad(path, device | null)
+Napi::Value JitLoad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string path = StringArg(info, 0, "TorchScript path");
+  TORCH_GUARD_BEGIN
+  c10::optional<c10::Device> device;
+  if (info.Length() > 1 && info[1].IsString()) device = c10::Device(info[1].As<Napi::String>().Utf8Value());
+  return WrapModule(env, torch::jit::load(path, device));
+  TORCH_GUARD_END(env)
+}
+
+// moduleRun(module, methodName, inputs)
+Napi::Value ModuleRun(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  torch::jit::Module& module = UnwrapModule(env, info[0]);
+  const std::string method = StringArg(info, 1, "method name");
+  if (!info[2].IsArray()) throw Napi::TypeError::New(env, "moduleRun: inputs must be an array");
+  Napi::Array inputs = info[2].As<Napi::Array>();
+  TORCH_GUARD_BEGIN
+  std::vector<c10::IValue> stack;
+  for (uint32_t i = 0; i < inputs.Length(); ++i) stack.push_back(ToIValueUntyped(env, inputs.Get(i)));
+  auto fn = module.find_method(method);
+  if (!fn) throw Napi::Error::New(env, "TorchScript module has no method '" + method + "'");
+  return FromIValue(env, (*fn)(std::move(stack)));
+  TORCH_GUARD_END(env)
+}
+
+// moduleTensors(module, "parameters" | "buffers") -> [[name, tensor], ...]
+Napi::Value ModuleTensors(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  torch::jit::Module& module = UnwrapModule(env, info[0]);
+  const std::string which = StringArg(info, 1, "kind");
+  Napi::Array out = Napi::Array::New(env);
+  uint32_t i = 0;
+  auto push = [&](const std::string& name, const at::Tensor& t) {
+    Napi::Array pair = Napi::Array::New(env, 2);
+    pair.Set(0u, Napi::String::New(env, name));
+    pair.Set(1u, WrapTensor(env, t));
+    out.Set(i++, pair);
+  };
+  TORCH_GUARD_BEGIN
+  if (which == "parameters") {
+    for (const auto& p : module.named_parameters(true)) push(p.name, p.value);
+  } else if (which == "buffers") {
+    for (const auto& b : module.named_buffers(true)) push(b.name, b.value);
+  } else {
+    throw Napi::TypeError::New(env, "moduleTensors: kind must be 'parameters' or 'buffers'");
+  }
+  return out;
+  TORCH_GUARD_END(env)
+}
+
+Napi::Value ModuleTrain(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  TORCH_GUARD_BEGIN
+  UnwrapModule(env, info[0]).train(info[1].ToBoolean().Value());
+  return env.Undefined();
+  TORCH_GUARD_END(env)
+}
+
+Napi::Value ModuleTo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  TORCH_GUARD_BEGIN
+  UnwrapModule(env, info[0]).to(c10::Device(StringArg(info, 1, "device")));
+  return env.Undefined();
+  TORCH_GUARD_END(env)
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  const std::pair<const char*, Napi::Function::Callback> fns[] = {
+      {"findOp", FindOp},         {"opSchema", OpSchema},
+      {"callOp", CallOp},         {"dispose", Dispose},
+      {"liveTensors", LiveTensors}, {"fromBuffer", FromBuffer},
+      {"toBuffer", ToBuffer},     {"meta", Meta},
+      {"setRequiresGrad", SetRequiresGrad}, {"isLeaf", IsLeaf},
+      {"grad", Grad},             {"setGrad", SetGrad},
+      {"backward", Backward},     {"autogradGrad", AutogradGrad},
+      {"setGradEnabled", SetGradEnabled}, {"setNumThreads", SetNumThreads},
+      {"numThreads", NumThreads}, {"manualSeed", ManualSeed},
+      {"cudaDeviceCount", CudaDeviceCount}, {"version", Version},
+      {"jitLoad", JitLoad},       {"moduleRun", ModuleRun},
+      {"moduleTensors", ModuleTensors}, {"moduleTrain", ModuleTrain},
+      {"moduleTo", ModuleTo},
+  };
+  for (const auto& [name, fn] : fns) exports.Set(name, Napi::Function::New(env, fn, name));
+  return exports;
+}
+
+}  // namespace
+}  // namespace idfr
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) { return idfr::Init(env, exports); }
+
+NODE_API_MODULE(idfr_torch, InitAddon)
