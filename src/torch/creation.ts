@@ -1,0 +1,140 @@
+/** Creating tensors: from typed arrays, filled, ranges, random (seeded by {@link manualSeed}). */
+import { dtypeCode, dtypeOfArray, type DType, type TypedArray } from "./dtype.js";
+import { native } from "./native.js";
+import { op, Tensor, type Device } from "./tensor.js";
+
+/** Options shared by the factory functions. */
+export interface TensorOptions {
+  /** Element type; default float32 (int64 for integer factories). */
+  dtype?: DType;
+  /** Device; default "cpu". */
+  device?: Device;
+}
+
+function checkShape(shape: readonly number[], what: string): void {
+  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new TypeError(`${what}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+  }
+}
+
+function placed(t: Tensor, device: Device | undefined): Tensor {
+  if (device === undefined || device === "cpu") return t;
+  const moved = t.to(device);
+  t.dispose();
+  return moved;
+}
+
+/**
+ * Copies a typed array into a new tensor of the given shape. The dtype defaults from the array
+ * type; "bool" takes a Uint8Array of 0/1.
+ */
+export function tensor(data: TypedArray | readonly number[], shape?: readonly number[], dtype?: DType | TensorOptions): Tensor {
+  const opts: TensorOptions = typeof dtype === "string" ? { dtype } : dtype ?? {};
+  const array: TypedArray = Array.isArray(data) ? toTyped(data as readonly number[], opts.dtype ?? "float32") : (data as TypedArray);
+  const inferred = dtypeOfArray(array);
+  const target = opts.dtype ?? inferred;
+  const dims = shape ?? [array.length];
+  checkShape(dims, "tensor");
+  const count = dims.reduce((a, b) => a * b, 1);
+  if (count !== array.length) {
+    throw new RangeError(`tensor: shape [${dims}] holds ${count} elements but the data has ${array.length}`);
+  }
+  const storedAs = target === "bool" && inferred === "uint8" ? "bool" : inferred;
+  let t = new Tensor(native.fromBuffer(array, dims, dtypeCode(storedAs)));
+  if (storedAs !== target) {
+    const converted = t.to(target);
+    t.dispose();
+    t = converted;
+  }
+  return placed(t, opts.device);
+}
+
+function toTyped(values: readonly number[], dtype: DType): TypedArray {
+  switch (dtype) {
+    case "float32": return Float32Array.from(values);
+    case "float64": return Float64Array.from(values);
+    case "int64": return BigInt64Array.from(values, (v) => BigInt(Math.trunc(v)));
+    case "int32": return Int32Array.from(values);
+    case "uint8":
+    case "bool": return Uint8Array.from(values);
+  }
+}
+
+/** A 0-d tensor holding one number. */
+export function scalar(value: number, options: TensorOptions = {}): Tensor {
+  return tensor([value], [], { dtype: "float32", ...options });
+}
+
+function factory(name: string, shape: readonly number[], extra: readonly (number | null)[], options: TensorOptions, defaultDType: DType = "float32"): Tensor {
+  checkShape(shape, name);
+  return op(`aten::${name}`, [shape, ...extra, dtypeCode(options.dtype ?? defaultDType), null, options.device ?? "cpu", null]);
+}
+
+export const zeros = (shape: readonly number[], options: TensorOptions = {}): Tensor => factory("zeros", shape, [], options);
+export const ones = (shape: readonly number[], options: TensorOptions = {}): Tensor => factory("ones", shape, [], options);
+export const empty = (shape: readonly number[], options: TensorOptions = {}): Tensor => factory("empty.memory_format", shape, [], options);
+export const full = (shape: readonly number[], value: number, options: TensorOptions = {}): Tensor => factory("full", shape, [value], options);
+/** Samples from U[0, 1). */
+export const rand = (shape: readonly number[], options: TensorOptions = {}): Tensor => factory("rand", shape, [], options);
+/** Samples from N(0, 1). */
+export const randn = (shape: readonly number[], options: TensorOptions = {}): Tensor => factory("randn", shape, [], options);
+
+/** Integers drawn uniformly from [low, high). */
+export function randint(low: number, high: number, shape: readonly number[], options: TensorOptions = {}): Tensor {
+  checkShape(shape, "randint");
+  if (!(high > low)) throw new RangeError(`randint: high (${high}) must be greater than low (${low})`);
+  return op("aten::randint.low", [low, high, shape, dtypeCode(options.dtype ?? "int64"), null, options.device ?? "cpu", null]);
+}
+
+/** A random permutation of 0..n-1 (int64). */
+export function randperm(n: number, options: TensorOptions = {}): Tensor {
+  if (!Number.isInteger(n) || n < 0) throw new TypeError(`randperm: n must be a non-negative integer, got ${n}`);
+  return op("aten::randperm", [n, dtypeCode(options.dtype ?? "int64"), null, options.device ?? "cpu", null]);
+}
+
+/** 0/1 samples: with probability `p` (a number) or elementwise probabilities (a tensor). */
+export function bernoulli(p: Tensor | number, shape?: readonly number[], options: TensorOptions = {}): Tensor {
+  if (p instanceof Tensor) return op("aten::bernoulli", [p]);
+  if (!(p >= 0 && p <= 1)) throw new RangeError(`bernoulli: p must be in [0, 1], got ${p}`);
+  if (!shape) throw new TypeError("bernoulli: a shape is needed when p is a number");
+  const base = empty(shape, options);
+  try {
+    return op("aten::bernoulli.p", [base, p]);
+  } finally {
+    base.dispose();
+  }
+}
+
+/** Values start, start+step, ... below end. */
+export function arange(start: number, end?: number, step = 1, options: TensorOptions = {}): Tensor {
+  const [lo, hi] = end === undefined ? [0, start] : [start, end];
+  const integral = [lo, hi, step].every(Number.isInteger);
+  return op("aten::arange.start_step", [lo, hi, step, dtypeCode(options.dtype ?? (integral ? "int64" : "float32")), null, options.device ?? "cpu", null]);
+}
+
+export const zerosLike = (t: Tensor): Tensor => op("aten::zeros_like", [t]);
+export const onesLike = (t: Tensor): Tensor => op("aten::ones_like", [t]);
+export const fullLike = (t: Tensor, value: number): Tensor => op("aten::full_like", [t, value]);
+export const randLike = (t: Tensor): Tensor => op("aten::rand_like", [t]);
+export const randnLike = (t: Tensor): Tensor => op("aten::randn_like", [t]);
+export const emptyLike = (t: Tensor): Tensor => op("aten::empty_like", [t]);
+
+/** Joins tensors along an existing dimension. */
+export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
+  if (tensors.length === 0) throw new RangeError("cat: expected at least one tensor");
+  return op("aten::cat", [tensors, dim]);
+}
+
+/** Joins tensors along a new dimension. */
+export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
+  if (tensors.length === 0) throw new RangeError("stack: expected at least one tensor");
+  return op("aten::stack", [tensors, dim]);
+}
+
+/** Elementwise `condition ? a : b`. */
+export function where(condition: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
+  if (typeof a === "number" && typeof b === "number") return op("aten::where.Scalar", [condition, a, b]);
+  if (typeof a === "number") return op("aten::where.ScalarSelf", [condition, a, b]);
+  if (typeof b === "number") return op("aten::where.ScalarOther", [condition, a, b]);
+  return op("aten::where.self", [condition, a, b]);
+}

@@ -1,0 +1,22 @@
+/**
+ * idfr's tensor engine: libtorch through a thin native addon, with a PyTorch-shaped API.
+ * Tensors live in native memory: free them with `tidy`, `dispose()` or `using`.
+ */
+export { Tensor, Reduction, type Device, type Operand, type ReductionName } from "./tensor.js";
+export type { DType, TypedArray } from "./dtype.js";
+export * from "./creation.js";
+export * as F from "./functional.js";
+export * from "./autograd.js";
+export { tidy, keep, disposeAll } from "./scope.js";
+export * from "./runtime.js";
+export * as nn from "./nn/index.js";
+export * as optim from "./optim/index.js";
+export * from "./safetensors.js";
+export { ScriptModule } from "./jit.js";
+export { opSchema } from "./dispatch.js";
+import { native } from "./native.js";
+
+/** Live native tensors (created and not yet freed): one-line leak checks. */
+export function memory(): { numTensors: number } {
+  return { numTensors: native.liveTensors() };
+}
