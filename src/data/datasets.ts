@@ -141,12 +141,12 @@ function valTest(test: ImageSet, valSize: number, seed: number): { val: ImageSet
 
 function limitSplits(splits: DatasetSplits, limit: number | undefined, seed: number): DatasetSplits {
   if (limit === undefined) return splits;
-  const out: DatasetSplits = { train: splits.train, test: splits.test };
-  (Object.keys(splits) as SplitName[]).forEach((key) => {
+  const limited = (key: SplitName): ImageSet | undefined => {
     const set = splits[key];
-    if (set) out[key] = limitSet(set, limit, deriveSeed(seed, SPLIT_IDS[key]));
-  });
-  return out;
+    return set && limitSet(set, limit, deriveSeed(seed, SPLIT_IDS[key]));
+  };
+  const [train, val, test, extra] = (["train", "val", "test", "extra"] as const).map(limited);
+  return { train: train!, ...(val ? { val } : {}), test: test!, ...(extra ? { extra } : {}) };
 }
 
 const SPLIT_IDS: Record<SplitName, number> = { train: 0, val: 1, test: 2, extra: 3 };

@@ -190,7 +190,13 @@ export class Sequential extends Module {
   }
   forward(x: Tensor): Tensor {
     let out = x;
-    for (const layer of this.layers) out = layer.forward(out);
+    for (const layer of this.layers) {
+      const next = layer.forward(out);
+      // Free intermediates as soon as the next layer has them: autograd keeps what it saved, and
+      // peak memory (and with it the cost of fresh pages) stays as low as in PyTorch.
+      if (out !== x && next !== out) out.dispose();
+      out = next;
+    }
     return out;
   }
 }

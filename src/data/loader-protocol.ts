@@ -1,0 +1,19 @@
+import type { Augmentation } from "./augment.js";
+import type { Shape4 } from "./types.js";
+
+/** Data a loader worker starts with; `images` lives on a SharedArrayBuffer. */
+export interface WorkerInit {
+  images: Uint8Array;
+  shape: Shape4;
+  augmentation: Augmentation;
+}
+
+/** One batch to build. */
+export interface WorkerRequest {
+  id: number;
+  indices: Uint32Array;
+  seed: number;
+}
+
+/** The built batch, or why it failed. */
+export type WorkerReply = { id: number; images: Float32Array; error?: undefined } | { id: number; error: string; images?: undefined };

@@ -1,0 +1,112 @@
+/**
+ * The input denoiser (ID) of IDFR, paper Table 6: a U-Net of 3x3 conv+BN+ReLU layers with widths
+ * 32, 32, 64(stride 2), 64, 128(stride 2); layer 6 takes concat(layer 3, upsampled layer 5) and
+ * layer 8 takes concat(layer 2, upsampled layer 7). The last conv is linear and predicts a
+ * correction: ID(x) = clamp(x + net(x), 0, 1).
+ */
+import { cat, F, nn, noGrad, type Tensor } from "../../torch/index.js";
+
+/** Options of the denoiser; the defaults are the paper's architecture. */
+export interface DenoiserOptions {
+  /** Image channels (1 for digits, 3 for colour). */
+  channels: number;
+  /** Multiplies every hidden width (1 = Table 6). */
+  width?: number;
+  /** Start as the identity: the last conv's weights and bias are zero. Default true. */
+  zeroInitResidual?: boolean;
+}
+
+class ConvBnRelu extends nn.Module {
+  readonly conv: nn.Conv2d;
+  readonly bn: nn.BatchNorm2d;
+  constructor(inC: number, outC: number, stride = 1) {
+    super();
+    this.conv = this.registerModule("conv", new nn.Conv2d(inC, outC, 3, { stride, padding: 1, bias: false }));
+    this.bn = this.registerModule("bn", new nn.BatchNorm2d(outC));
+  }
+  forward(x: Tensor): Tensor {
+    const c = this.conv.forward(x);
+    const b = this.bn.forward(c);
+    c.dispose();
+    const out = F.relu(b);
+    b.dispose();
+    return out;
+  }
+}
+
+/** concat(skip, bilinear-upsample(deep) to skip's size) along channels; frees what it consumed. */
+function joinSkip(skip: Tensor, deep: Tensor): Tensor {
+  const up = F.interpolate(deep, { size: [skip.size(2), skip.size(3)], mode: "bilinear", alignCorners: false });
+  deep.dispose();
+  const out = cat([skip, up], 1);
+  up.dispose();
+  skip.dispose();
+  return out;
+}
+
+export class InputDenoiser extends nn.Module {
+  readonly channels: number;
+  readonly l1: ConvBnRelu;
+  readonly l2: ConvBnRelu;
+  readonly l3: ConvBnRelu;
+  readonly l4: ConvBnRelu;
+  readonly l5: ConvBnRelu;
+  readonly l6: ConvBnRelu;
+  readonly l7: ConvBnRelu;
+  readonly l8: ConvBnRelu;
+  readonly l9: nn.Conv2d;
+
+  constructor(options: DenoiserOptions) {
+    super();
+    const c = options.channels;
+    if (!Number.isInteger(c) || c < 1) throw new TypeError(`InputDenoiser: channels must be a positive integer, got ${c}`);
+    const m = options.width ?? 1;
+    if (!(m > 0)) throw new RangeError(`InputDenoiser: width must be positive, got ${m}`);
+    const w = (n: number) => Math.max(1, Math.round(n * m));
+    this.channels = c;
+    this.l1 = this.registerModule("l1", new ConvBnRelu(c, w(32)));
+    this.l2 = this.registerModule("l2", new ConvBnRelu(w(32), w(32)));
+    this.l3 = this.registerModule("l3", new ConvBnRelu(w(32), w(64), 2));
+    this.l4 = this.registerModule("l4", new ConvBnRelu(w(64), w(64)));
+    this.l5 = this.registerModule("l5", new ConvBnRelu(w(64), w(128), 2));
+    this.l6 = this.registerModule("l6", new ConvBnRelu(w(64) + w(128), w(192)));
+    this.l7 = this.registerModule("l7", new ConvBnRelu(w(192), w(64)));
+    this.l8 = this.registerModule("l8", new ConvBnRelu(w(32) + w(64), w(96)));
+    this.l9 = this.registerModule("l9", new nn.Conv2d(w(96), c, 3, { padding: 1 }));
+    if (options.zeroInitResidual ?? true) {
+      noGrad(() => {
+        this.l9.weight.zero_();
+        this.l9.bias?.zero_();
+      });
+    }
+  }
+
+  /** The predicted correction net(x), before adding x and clamping. */
+  residual(x: Tensor): Tensor {
+    if (x.ndim !== 4 || x.size(1) !== this.channels) {
+      throw new RangeError(`InputDenoiser: expected images [N, ${this.channels}, H, W], got [${x.shape}]`);
+    }
+    // Each intermediate is freed once consumed: autograd keeps what it saved, and peak memory
+    // (with it the cost of fresh pages) stays as low as in PyTorch.
+    const step = (layer: nn.Module, input: Tensor): Tensor => {
+      const out = layer.forward(input);
+      input.dispose();
+      return out;
+    };
+    const h2 = step(this.l2, this.l1.forward(x));
+    const h3 = this.l3.forward(h2);
+    const h5 = step(this.l5, this.l4.forward(h3));
+    const h7 = step(this.l7, step(this.l6, joinSkip(h3, h5)));
+    return step(this.l9, step(this.l8, joinSkip(h2, h7)));
+  }
+
+  /** ID(x) = clamp(x + net(x), 0, 1). */
+  forward(x: Tensor): Tensor {
+    const r = this.residual(x);
+    const sum = x.add(r);
+    r.dispose();
+    const out = sum.clamp(0, 1);
+    sum.dispose();
+    return out;
+  }
+}
