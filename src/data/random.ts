@@ -29,6 +29,17 @@ export class Rng {
     this.s3 = next();
   }
 
+  /** A generator with the given raw xoshiro128 state (not all zero), e.g. to check it against the reference code. */
+  static fromState(s0: number, s1: number, s2: number, s3: number): Rng {
+    if ((s0 | s1 | s2 | s3) === 0) throw new RangeError("Rng.fromState: the state must not be all zero");
+    const rng = new Rng(0);
+    rng.s0 = s0 | 0;
+    rng.s1 = s1 | 0;
+    rng.s2 = s2 | 0;
+    rng.s3 = s3 | 0;
+    return rng;
+  }
+
   /** A uniform 32-bit unsigned integer. */
   nextU32(): number {
     const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
@@ -87,12 +98,18 @@ function rotl(x: number, k: number): number {
  * each epoch and each batch gets its own independent stream whatever thread computes it.
  */
 export function deriveSeed(seed: number, ...path: number[]): number {
-  let h = (seed >>> 0) ^ 0x3c6ef372;
-  for (const p of [...path, path.length]) {
-    h = Math.imul(h ^ (p >>> 0), 0x9e3779b1);
-    h ^= h >>> 15;
-    h = Math.imul(h, 0x85ebca77);
-    h ^= h >>> 13;
-  }
-  return h >>> 0;
+  // Each step is a bijective 32-bit mix (murmur3's finaliser) of the state xor the next part, so
+  // the seed and the parts are not interchangeable; the length ends the path, so (s) != (s, 0).
+  let h = fmix32((seed >>> 0) ^ 0x3c6ef372);
+  for (const p of path) h = fmix32(h ^ (p >>> 0));
+  return fmix32(h ^ path.length);
+}
+
+function fmix32(x: number): number {
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  x ^= x >>> 16;
+  return x >>> 0;
 }
