@@ -130,6 +130,9 @@ export class Tensor implements Disposable {
   /** Converts to another dtype or device (a copy only when needed). */
   to(target: DType | Device): Tensor {
     if (isDType(target)) return op("aten::to.dtype", [this, dtypeCode(target)]);
+    if (!/^(cpu|cuda(:\d+)?)$/.test(target)) {
+      throw new TypeError(`to: expected a dtype (float32, float64, int64, int32, uint8, bool) or a device ("cpu", "cuda", "cuda:N"), got ${JSON.stringify(target)}`);
+    }
     return op("aten::to.device", [this, target, dtypeCode(this.dtype)]);
   }
   float(): Tensor { return this.to("float32"); }
@@ -200,6 +203,8 @@ export class Tensor implements Disposable {
   abs(): Tensor { return op("aten::abs", [this]); }
   sign(): Tensor { return op("aten::sign", [this]); }
   floor(): Tensor { return op("aten::floor", [this]); }
+  /** Python-style modulo (the result has the sign of the divisor). */
+  remainder(other: Operand): Tensor { return typeof other === "number" ? op("aten::remainder.Scalar", [this, other]) : op("aten::remainder.Tensor", [this, other]); }
   round(): Tensor { return op("aten::round", [this]); }
   reciprocal(): Tensor { return op("aten::reciprocal", [this]); }
   tanh(): Tensor { return op("aten::tanh", [this]); }
@@ -325,7 +330,7 @@ function using<T>(t: Tensor, fn: (t: Tensor) => T): T {
 export function wrap(result: NativeResult): unknown {
   if (result === null || result === undefined || typeof result !== "object") return result;
   if (Array.isArray(result)) return result.map(wrap);
-  if (Object.getPrototypeOf(result) === null || Object.getPrototypeOf(result) === Object.prototype) {
+  if (Object.getPrototypeOf(result) === Object.prototype) {
     return Object.fromEntries(Object.entries(result).map(([k, v]) => [k, wrap(v)]));
   }
   return new Tensor(result as TensorHandle);

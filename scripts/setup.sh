@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# One-step set-up on Debian/Ubuntu: system packages (libtorch, the Fashion-MNIST data set, PyTorch
+# for the benchmark reference), npm dependencies, and the native addon. Safe to run again.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+need=()
+if [ -z "${LIBTORCH:-}" ] && [ ! -f /usr/include/ATen/ATen.h ]; then need+=(libtorch-dev); fi
+[ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || need+=(dataset-fashion-mnist)
+/usr/bin/python3 -c 'import torch' >/dev/null 2>&1 || need+=(python3-torch)
+command -v g++ >/dev/null 2>&1 || need+=(g++ make python3)
+
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "idfr setup: installing ${need[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# npm runs the package's install script, which builds the addon when it is missing or stale.
+npm install --no-audit --no-fund --loglevel=error
+node --import tsx -e "const t = await import('./src/torch/index.ts'); console.log('idfr setup: done (libtorch ' + t.libtorchVersion() + ', ' + t.getNumThreads() + ' threads, CUDA ' + (t.cudaAvailable() ? 'yes' : 'no') + ')')"

@@ -1,0 +1,42 @@
+/** `idfr info` and `idfr smoke`: what the engine links against, and a quick end-to-end check. */
+import type { Command } from "commander";
+import { F, cudaAvailable, cudaDeviceCount, getNumThreads, libtorchVersion, manualSeed, nn, noGrad, optim, rand, tidy } from "../torch/index.js";
+
+export function registerEngineCommands(program: Command): void {
+  program
+    .command("info")
+    .description("print the linked libtorch version, CPU threads and CUDA devices")
+    .action(() => {
+      console.log(`libtorch ${libtorchVersion()}`);
+      console.log(`CPU threads: ${getNumThreads()}`);
+      console.log(`CUDA: ${cudaAvailable() ? `${cudaDeviceCount()} device(s)` : "not available"}`);
+    });
+
+  program
+    .command("smoke")
+    .description("train a tiny CNN to fit a fixed random batch: checks the engine end to end")
+    .option("--steps <n>", "training steps", "60")
+    .action((opts: { steps: string }) => {
+      const steps = Number(opts.steps);
+      if (!Number.isInteger(steps) || steps < 1) throw new Error(`--steps: expected a positive integer, got ${opts.steps}`);
+      manualSeed(0);
+      const model = new nn.Sequential(new nn.Conv2d(1, 8, 3, { padding: 1 }), new nn.BatchNorm2d(8), new nn.ReLU(),
+        new nn.MaxPool2d(2), new nn.Flatten(), new nn.Linear(8 * 14 * 14, 10));
+      const opt = new optim.Adam(model.parameters(), { lr: 1e-2 });
+      const x = rand([32, 1, 28, 28]);
+      const y = tidy(() => x.mean([1, 2, 3]).mul(1000).long().remainder(10));
+      const t0 = performance.now();
+      let loss = NaN;
+      for (let i = 0; i < steps; i++) {
+        loss = tidy(() => {
+          opt.zeroGrad();
+          const l = F.crossEntropy(model.forward(x), y);
+          l.backward();
+          opt.step();
+          return l.item();
+        });
+      }
+      const acc = noGrad(() => tidy(() => model.eval().forward(x).argmax(1).eq(y).float().mean().item()));
+      console.log(`smoke: ${steps} steps in ${((performance.now() - t0) / 1000).toFixed(2)} s, loss ${loss.toFixed(4)}, train accuracy ${(acc * 100).toFixed(1)} %`);
+    });
+}

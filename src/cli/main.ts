@@ -1,0 +1,17 @@
+/** The `idfr` command line. Each command group lives in its own file under src/cli/. */
+import { Command } from "commander";
+import { registerEngineCommands } from "./engine.js";
+
+const program = new Command("idfr")
+  .description("IDFR (input denoising + feature restoring) adversarial defense for image classifiers, on libtorch")
+  .showHelpAfterError()
+  .configureOutput({ outputError: (s, write) => write(`idfr: ${s.replace(/^error: /, "")}`) });
+
+registerEngineCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  process.stderr.write(`idfr: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+}
