@@ -28,8 +28,13 @@ interface ShowFlags extends CommonFlags {
   scale?: number;
 }
 
+/** Where the commands print their reports (standard output by default). */
+export interface DataCommandOutput {
+  write(text: string): unknown;
+}
+
 /** Adds the `data` command group (`data info`, `data show`) to `program`; returns the group. */
-export function registerDataCommands(program: Command): Command {
+export function registerDataCommands(program: Command, out: DataCommandOutput = process.stdout): Command {
   const data = program.command("data").description("inspect datasets: formats, splits, class balance, sample images");
 
   withCommonOptions(
@@ -39,7 +44,7 @@ export function registerDataCommands(program: Command): Command {
       .argument("[target]", `a dataset (${DATASET_NAMES.join(", ")}) or a path to a dataset folder or data file`, "fashion-mnist"),
   ).action(async (target: string, flags: CommonFlags) => {
     const loaded = await loadTarget(target, flags);
-    process.stdout.write(describe(loaded));
+    out.write(describe(loaded));
   });
 
   withCommonOptions(
@@ -61,7 +66,7 @@ export function registerDataCommands(program: Command): Command {
     const scale = flags.scale ?? Math.max(1, Math.ceil(64 / set.shape[2]));
     await writeFile(flags.out, await imageGridPng(set, picked, { scale }));
     const names = picked.map((i) => set.classes[set.labels[i]]);
-    process.stdout.write(`wrote ${flags.out}: ${n} ${flags.split} images of ${loaded.title}, row by row: ${names.join(", ")}\n`);
+    out.write(`wrote ${flags.out}: ${n} ${flags.split} images of ${loaded.title}, row by row: ${names.join(", ")}\n`);
   });
   return data;
 }

@@ -72,6 +72,9 @@ export const PAPER_SPLITS = {
   "mnist-package": { train: 8000, val: 1000, test: 1000 },
 } as const;
 
+/** Share of the official test set that becomes the validation set (3,000 of 10,000). */
+export const VAL_SHARE_OF_TEST = 0.3;
+
 /** Loads a dataset by name and splits it as the paper does (see {@link PAPER_SPLITS}). */
 export async function loadDataset(name: DatasetName, options: LoadDatasetOptions = {}): Promise<Dataset> {
   const seed = options.splitSeed ?? 0;
@@ -80,7 +83,7 @@ export async function loadDataset(name: DatasetName, options: LoadDatasetOptions
     case "fashion-mnist": {
       const root = options.root ?? DEBIAN_FASHION_MNIST_DIR;
       const { train, test } = await readFashionMnist(root);
-      result = { name, format: idxFormat(root), source: root, classes: FASHION_MNIST_CLASSES, splits: { train, ...valTest(test, 3000, seed) } };
+      result = { name, format: idxFormat(root), source: root, classes: FASHION_MNIST_CLASSES, splits: { train, ...valTest(test, seed) } };
       break;
     }
     case "mnist": {
@@ -92,7 +95,7 @@ export async function loadDataset(name: DatasetName, options: LoadDatasetOptions
       } else {
         const files = idxFiles(options.root);
         const [train, test] = await Promise.all([readIdxImageSet(...files.train, DIGIT_CLASSES), readIdxImageSet(...files.test, DIGIT_CLASSES)]);
-        result = { name, format: idxFormat(options.root), source: options.root, classes: DIGIT_CLASSES, splits: { train, ...valTest(test, 3000, seed) } };
+        result = { name, format: idxFormat(options.root), source: options.root, classes: DIGIT_CLASSES, splits: { train, ...valTest(test, seed) } };
       }
       break;
     }
@@ -102,7 +105,7 @@ export async function loadDataset(name: DatasetName, options: LoadDatasetOptions
       const batches = [1, 2, 3, 4, 5].map((i) => join(root, `data_batch_${i}.bin`));
       const train = await readCifarFiles(batches, { variant: "cifar10", classes });
       const test = await readCifarFiles([join(root, "test_batch.bin")], { variant: "cifar10", classes });
-      result = { name, format: "CIFAR-10 binary", source: root, classes, splits: { train, ...valTest(test, 3000, seed) } };
+      result = { name, format: "CIFAR-10 binary", source: root, classes, splits: { train, ...valTest(test, seed) } };
       break;
     }
     case "cifar100": {
@@ -113,7 +116,7 @@ export async function loadDataset(name: DatasetName, options: LoadDatasetOptions
         : await readLabelNames(join(root, "coarse_label_names.txt"), 20);
       const train = await readCifarFiles([join(root, "train.bin")], { variant: "cifar100", classes, label });
       const test = await readCifarFiles([join(root, "test.bin")], { variant: "cifar100", classes, label });
-      result = { name, format: `CIFAR-100 binary (${label} labels)`, source: root, classes, splits: { train, ...valTest(test, 3000, seed) } };
+      result = { name, format: `CIFAR-100 binary (${label} labels)`, source: root, classes, splits: { train, ...valTest(test, seed) } };
       break;
     }
     case "svhn": {
@@ -132,10 +135,12 @@ export async function loadDataset(name: DatasetName, options: LoadDatasetOptions
   return { ...result, splits: limitSplits(result.splits, options.limit, seed) };
 }
 
-/** The official test set split into `valSize` validation images and the rest for testing. */
-function valTest(test: ImageSet, valSize: number, seed: number): { val: ImageSet; test: ImageSet } {
-  const size = Math.min(valSize, test.shape[0]);
-  const [val, rest] = stratifiedPartition(test.labels, test.classes.length, [size], seed);
+/**
+ * The official test set split into validation and test, stratified: 30 % / 70 %, which is the
+ * paper's 3,000 / 7,000 for the 10,000 official test images (and scales to smaller files).
+ */
+function valTest(test: ImageSet, seed: number): { val: ImageSet; test: ImageSet } {
+  const [val, rest] = stratifiedPartition(test.labels, test.classes.length, [Math.round(test.shape[0] * VAL_SHARE_OF_TEST)], seed);
   return { val: subset(test, val), test: subset(test, rest) };
 }
 
