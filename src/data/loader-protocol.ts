@@ -8,8 +8,12 @@ export interface WorkerInit {
   augmentation: Augmentation;
 }
 
+/** One batch to build, or (`close`) the request to exit once the batches asked for before are sent. */
+export type WorkerMessage = WorkerRequest | { close: true };
+
 /** One batch to build. */
 export interface WorkerRequest {
+  close?: undefined;
   id: number;
   indices: Uint32Array;
   seed: number;

@@ -4,13 +4,18 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { fillBatch } from "./batch.js";
-import type { WorkerInit, WorkerReply, WorkerRequest } from "./loader-protocol.js";
+import type { WorkerInit, WorkerMessage, WorkerReply } from "./loader-protocol.js";
 
 const init = workerData as WorkerInit;
 const port = parentPort;
 if (!port) throw new Error("loader-worker: must run as a worker thread");
 
-port.on("message", (req: WorkerRequest) => {
+port.on("message", (req: WorkerMessage) => {
+  if (req.close) {
+    // Closing the port empties the event loop, so the thread exits on its own.
+    port.close();
+    return;
+  }
   try {
     const size = init.shape[1] * init.shape[2] * init.shape[3];
     const out = new Float32Array(req.indices.length * size);

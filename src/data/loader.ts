@@ -1,7 +1,7 @@
 import { Worker } from "node:worker_threads";
 import { NO_AUGMENTATION, type Augmentation } from "./augment.js";
 import { fillBatch } from "./batch.js";
-import type { WorkerInit, WorkerReply, WorkerRequest } from "./loader-protocol.js";
+import type { WorkerInit, WorkerMessage, WorkerReply, WorkerRequest } from "./loader-protocol.js";
 import { deriveSeed, Rng } from "./random.js";
 import { allocPixels, imageSize, type ImageSet, type Shape4 } from "./types.js";
 
@@ -140,7 +140,18 @@ export class BatchLoader {
   async close(): Promise<void> {
     const workers = this.workers;
     this.workers = undefined;
-    if (workers) await Promise.all(workers.map((w) => w.terminate()));
+    if (!workers) return;
+    // Ask each worker to exit once its outstanding batches are sent, and keep it ref'd until then
+    // (settle() must not unref it), or the process could end before the exit it awaits.
+    await Promise.all(
+      workers.map((w) => {
+        this.closing.add(w);
+        w.ref();
+        const exited = new Promise<void>((resolve) => w.once("exit", () => (this.closing.delete(w), resolve())));
+        w.postMessage({ close: true } satisfies WorkerMessage);
+        return exited;
+      }),
+    );
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -173,7 +184,8 @@ export class BatchLoader {
       worker.on("message", (reply: WorkerReply) => this.settle(worker, reply));
       worker.on("error", (err) => this.failAll(err));
       worker.on("exit", (code) => {
-        if (code !== 0) this.failAll(new Error(`loader worker exited with code ${code}`));
+        // Batches still awaited when a worker ends (crash, or close() during an epoch) fail.
+        if (this.waiting.size > 0) this.failAll(new Error(`loader worker exited (code ${code}) with batches outstanding`));
       });
       return worker;
     });
@@ -181,6 +193,7 @@ export class BatchLoader {
   }
 
   private readonly inFlight = new Map<Worker, number>();
+  private readonly closing = new Set<Worker>();
 
   private request(workerIndex: number, indices: Uint32Array, seed: number): Promise<Float32Array> {
     const worker = this.startWorkers()[workerIndex];
@@ -198,7 +211,7 @@ export class BatchLoader {
   private settle(worker: Worker, reply: WorkerReply): void {
     const n = (this.inFlight.get(worker) ?? 1) - 1;
     this.inFlight.set(worker, n);
-    if (n === 0) worker.unref();
+    if (n === 0 && !this.closing.has(worker)) worker.unref();
     const waiter = this.waiting.get(reply.id);
     if (!waiter) return;
     this.waiting.delete(reply.id);

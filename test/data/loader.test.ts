@@ -78,6 +78,19 @@ test("worker threads build exactly the batches the calling thread builds (augmen
   }
 });
 
+test("close() right after an early break waits for the busy worker and lets the process go on", async () => {
+  const set = makeSet(400);
+  const loader = new BatchLoader(set, { batchSize: 4, workers: 1, prefetch: 4 });
+  for await (const b of loader.epoch(0)) {
+    assert.equal(b.index, 0);
+    break; // batches 1..4 are still being built
+  }
+  await loader.close();
+  // The loader starts new workers when used again.
+  assert.equal((await collect(loader, 1)).length, 100);
+  await loader.close();
+});
+
 test("augmentation changes images but keeps zeros where the crop left the image", async () => {
   const set = makeSet(10);
   const loader = new BatchLoader(set, { batchSize: 10, workers: 0, augmentation: CIFAR_AUGMENTATION, shuffle: false });
