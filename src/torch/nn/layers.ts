@@ -189,14 +189,21 @@ export class Sequential extends Module {
     this.layers = layers.map((m, i) => this.registerModule(String(i), m));
   }
   forward(x: Tensor): Tensor {
-    let out = x;
-    for (const layer of this.layers) {
-      const next = layer.forward(out);
-      // Free intermediates as soon as the next layer has them: autograd keeps what it saved, and
-      // peak memory (and with it the cost of fresh pages) stays as low as in PyTorch.
-      if (out !== x && next !== out) out.dispose();
-      out = next;
-    }
-    return out;
+    return runLayers(this.layers, x);
   }
+}
+
+/**
+ * Applies layers in order, freeing each intermediate as soon as the next layer has consumed it:
+ * autograd keeps what it saved, and peak memory (with it the cost of fresh pages) stays as low as
+ * in PyTorch. The input itself is never freed.
+ */
+export function runLayers(layers: readonly Module[], x: Tensor): Tensor {
+  let out = x;
+  for (const layer of layers) {
+    const next = layer.forward(out);
+    if (out !== x && next !== out) out.dispose();
+    out = next;
+  }
+  return out;
 }

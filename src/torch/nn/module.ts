@@ -121,6 +121,12 @@ export abstract class Module {
     return this.train(false);
   }
 
+  /** Turns gradient recording for every parameter on or off (off = frozen); returns this. */
+  requiresGrad_(on: boolean): this {
+    for (const p of this.parameters()) p.requiresGrad = on;
+    return this;
+  }
+
   /** Clears every parameter's gradient. */
   zeroGrad(): void {
     for (const p of this.parameters()) p.grad = null;
