@@ -58,6 +58,12 @@ export class BatchLoader {
   private workers: Worker[] | undefined;
   private nextId = 0;
   private readonly waiting = new Map<number, { resolve: (images: Float32Array) => void; reject: (err: Error) => void }>();
+  /** Requests sent to each worker and not answered yet. */
+  private readonly inFlight = new Map<Worker, number>();
+  /** Workers asked to exit by close(). */
+  private readonly closing = new Set<Worker>();
+  /** The pixels on shared memory (the set's own array when it is shared already). */
+  private shared: Uint8Array | undefined;
 
   constructor(set: ImageSet, options: LoaderOptions) {
     const { batchSize } = options;
@@ -176,8 +182,8 @@ export class BatchLoader {
     if (this.workers) return this.workers;
     const set = this.set;
     // Workers read the pixels in place when they are shared already; otherwise copy them once.
-    const images = set.images.buffer instanceof SharedArrayBuffer ? set.images : copyToShared(set.images);
-    const init: WorkerInit = { images, shape: set.shape, augmentation: this.augmentation };
+    this.shared ??= set.images.buffer instanceof SharedArrayBuffer ? set.images : copyToShared(set.images);
+    const init: WorkerInit = { images: this.shared, shape: set.shape, augmentation: this.augmentation };
     this.workers = Array.from({ length: this.workerCount }, () => {
       const worker = spawnWorker(init);
       worker.unref(); // idle workers must not keep the process alive; ref'd while a batch is awaited
@@ -191,9 +197,6 @@ export class BatchLoader {
     });
     return this.workers;
   }
-
-  private readonly inFlight = new Map<Worker, number>();
-  private readonly closing = new Set<Worker>();
 
   private request(workerIndex: number, indices: Uint32Array, seed: number): Promise<Float32Array> {
     const worker = this.startWorkers()[workerIndex];
@@ -231,8 +234,9 @@ export class BatchLoader {
 
 /**
  * Starts a loader worker from the same kind of file as this module: the built .js, or, when this
- * module runs as TypeScript source under tsx, the .ts file, after registering tsx's loader in the
- * worker (Node 20 does not carry `--import tsx` hooks over to worker threads).
+ * module runs as TypeScript source under tsx, the .ts file, after registering tsx's hooks in the
+ * worker: `node --import tsx` registers them on the main thread only, so a worker started
+ * directly from a .ts file fails with ERR_UNKNOWN_FILE_EXTENSION.
  */
 function spawnWorker(init: WorkerInit): Worker {
   if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./loader-worker.js", import.meta.url), { workerData: init });

@@ -133,7 +133,7 @@ export async function readMat(file: string, visit: MatVisitor = () => "read"): P
       if (pos + 8 + nbytes > size) {
         throw new DataFormatError(file, `truncated: the element at this offset declares ${nbytes} bytes but the file ends ${size - pos - 8} bytes after its tag`, { offset: pos });
       }
-      if (type === MI_MATRIX || type === MI_COMPRESSED) {
+      if (nbytes > 0 && (type === MI_MATRIX || type === MI_COMPRESSED)) {
         const array = await readTopLevel(file, pos, type, nbytes, littleEndian, visit);
         if (array) result.set(array.name, array);
       }
