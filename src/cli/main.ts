@@ -1,6 +1,8 @@
 /** The `idfr` command line. Each command group lives in its own file under src/cli/. */
 import { Command } from "commander";
+import { registerDataCommands } from "./data.js";
 import { registerEngineCommands } from "./engine.js";
+import { registerTrainModelCommand } from "./train-model.js";
 
 const program = new Command("idfr")
   .description("IDFR (input denoising + feature restoring) adversarial defense for image classifiers, on libtorch")
@@ -8,6 +10,8 @@ const program = new Command("idfr")
   .configureOutput({ outputError: (s, write) => write(`idfr: ${s.replace(/^error: /, "")}`) });
 
 registerEngineCommands(program);
+registerDataCommands(program);
+registerTrainModelCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -85,3 +85,31 @@ describe("learning-rate schedules", () => {
     assert.ok(lrs.slice(2).every((v, i, a) => i === 0 || v <= a[i - 1]), "anneals monotonically after the peak");
   });
 });
+
+describe("optimizer state for checkpoints", () => {
+  it("a resumed Adam continues exactly like an uninterrupted one", () => {
+    const grads = [[0.5, -3], [1, 2], [-0.2, 0.7], [0.3, 0.3]];
+    const straight = run((p) => new optim.Adam([p], { lr: 0.01 }), grads);
+    const p = tensor([1, -2]).requiresGrad_();
+    const first = new optim.Adam([p], { lr: 0.01 });
+    for (const g of grads.slice(0, 2)) {
+      p.grad = tensor(g);
+      first.step();
+    }
+    const saved = new Map([...first.stateDict()].map(([k, t]) => [k, t.clone()]));
+    assert.deepEqual([...saved.keys()].sort(), ["exp_avg.0", "exp_avg_sq.0"]);
+    const resumed = new optim.Adam([p], { lr: 0.01 });
+    resumed.loadStateDict(saved, first.stepCount);
+    for (const g of grads.slice(2)) {
+      p.grad = tensor(g);
+      resumed.step();
+    }
+    assertClose(values(p), straight);
+  });
+  it("rejects state that does not fit the parameters", () => {
+    const p = tensor([1, 2]).requiresGrad_();
+    const opt = new optim.SGD([p], { lr: 0.1, momentum: 0.9 });
+    assert.throws(() => opt.loadStateDict(new Map([["momentum_buffer.0", tensor([1, 2, 3])]]), 1), /has shape \[3\], parameter 0 has \[2\]/);
+    assert.throws(() => opt.loadStateDict(new Map([["nope.0", tensor([1, 2])]]), 1), /unexpected key nope\.0/);
+  });
+});

@@ -52,7 +52,7 @@ export class Adam extends Optimizer {
     p.addcdiv_(m, denom, -this.lr / bias1);
   }
 
-  override dispose(): void {
-    for (const t of [...this.#m, ...this.#v]) t?.dispose();
+  protected slots(): Record<string, (Tensor | null)[]> {
+    return { exp_avg: this.#m, exp_avg_sq: this.#v };
   }
 }

@@ -3,7 +3,7 @@
  * sgd.ts and adam.ts. Each `step()` runs without gradient recording inside its own scope.
  */
 import { noGrad } from "../autograd.js";
-import { tidy } from "../scope.js";
+import { keep, tidy } from "../scope.js";
 import type { Tensor } from "../tensor.js";
 
 export function checkNumber(name: string, value: number, min: number, max = Infinity, minInclusive = true): number {
@@ -44,6 +44,43 @@ export abstract class Optimizer {
 
   protected abstract update(param: Tensor, grad: Tensor, index: number): void;
 
+  /** Per-parameter state slots, by name (e.g. Adam's "exp_avg"), one entry per parameter. */
+  protected abstract slots(): Record<string, (Tensor | null)[]>;
+
+  /** The state to checkpoint: tensors keyed "<slot>.<param index>" (the step count is `stepCount`). */
+  stateDict(): Map<string, Tensor> {
+    const out = new Map<string, Tensor>();
+    for (const [name, list] of Object.entries(this.slots())) {
+      list.forEach((t, i) => {
+        if (t) out.set(`${name}.${i}`, t);
+      });
+    }
+    return out;
+  }
+
+  /** Restores state written by stateDict (copied into fresh tensors owned by the optimizer). */
+  loadStateDict(state: Map<string, Tensor>, stepCount: number): void {
+    const slots = this.slots();
+    for (const [key, t] of state) {
+      const dot = key.lastIndexOf(".");
+      const list = slots[key.slice(0, dot)];
+      const i = Number(key.slice(dot + 1));
+      if (!list || !Number.isInteger(i) || i < 0 || i >= list.length) throw new Error(`optimizer state: unexpected key ${key}`);
+      const p = this.params[i];
+      if (t.shape.join(",") !== p.shape.join(",")) throw new Error(`optimizer state: ${key} has shape [${t.shape}], parameter ${i} has [${p.shape}]`);
+      list[i]?.dispose();
+      list[i] = keep(noGrad(() => t.to(p.dtype).clone()));
+    }
+    this.stepCount = stepCount;
+  }
+
   /** Frees optimizer state tensors. */
-  dispose(): void {}
+  dispose(): void {
+    for (const list of Object.values(this.slots())) {
+      list.forEach((t, i) => {
+        t?.dispose();
+        list[i] = null;
+      });
+    }
+  }
 }

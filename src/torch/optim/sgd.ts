@@ -39,7 +39,7 @@ export class SGD extends Optimizer {
     p.add_(d, -this.lr);
   }
 
-  override dispose(): void {
-    for (const b of this.#buffers) b?.dispose();
+  protected slots(): Record<string, (Tensor | null)[]> {
+    return { momentum_buffer: this.#buffers };
   }
 }
