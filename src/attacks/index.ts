@@ -1,0 +1,21 @@
+/**
+ * Adversarial attacks in [0, 1] pixel space (FGSM, BIM, PGD, CW-l_inf, CW-L2, PGD-L2, APGD-CE/DLR),
+ * presets, threat models (transfer, white-box, adaptive with EOT), robust accuracy and the
+ * per-sample worst case over several attacks.
+ */
+export { Attack, type AttackReport, type AttackResult, type BatchContext, type CommonOptions, type Goal, type LossGrad, type RunOptions } from "./attack.js";
+export { FGSM, type FGSMOptions, type ResolvedFGSMOptions } from "./fgsm.js";
+export { BIM, type BIMOptions, type ResolvedBIMOptions } from "./bim.js";
+export { PGD, type PGDOptions, type ResolvedPGDOptions } from "./pgd.js";
+export { CWLinf, type CWLinfOptions, type ResolvedCWLinfOptions } from "./cw-linf.js";
+export { CWL2, type CWL2Options, type ResolvedCWL2Options } from "./cw-l2.js";
+export { PGDL2, type PGDL2Options, type ResolvedPGDL2Options } from "./pgd-l2.js";
+export { APGD, apgdCheckpoints, type APGDLoss, type APGDOptions, type ResolvedAPGDOptions } from "./apgd.js";
+export * as losses from "./losses.js";
+export { EotModel, withEot } from "./eot.js";
+export { ATTACK_NAMES, PRESET_NAMES, makeAttack, presetOptions, type AttackName, type AttackOptionsByName, type MakeAttackOptions, type PresetName } from "./presets.js";
+export { randomTargets, nextClassTargets } from "./targets.js";
+export { parseEps } from "./options.js";
+export { accuracyOf, predictClasses, robustAccuracy, wilsonInterval, type Predictor, type RobustAccuracy } from "./robustness.js";
+export { attackedModel, buildAttack, craftAdversarial, evaluateThreat, DEFAULT_EOT_SAMPLES, type AttackSpec, type ThreatEvaluation, type ThreatModel } from "./threat.js";
+export { threatCandidate, worstCase, type Candidate, type WorstCaseResult } from "./worst-case.js";
