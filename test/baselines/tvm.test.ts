@@ -1,0 +1,70 @@
+/** TVM: exact-ish reconstruction without dropout, sensible filling of dropped pixels, seeded draws. */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { TvmDefense, tvInpaint } from "../../src/defenses/baselines/index.js";
+import { createClassifier } from "../../src/models/registry.js";
+import { bernoulli, manualSeed, ones, setNumThreads, tidy, type Tensor } from "../../src/torch/index.js";
+import { scene } from "./images.js";
+
+setNumThreads(1);
+
+const absErr = (a: Tensor, b: Tensor) => tidy(() => { const d = a.sub(b).abs(); return { mean: d.mean().item(), max: d.max().item() }; });
+
+test("with every pixel kept (p = 1) a smooth image comes back almost exactly", () => {
+  tidy(() => {
+    const x = scene(2, 3, 24, false);
+    const target = createClassifier("small-cnn", { numClasses: 10, inputShape: [3, 24, 24] }).eval();
+    const err = absErr(new TvmDefense(target, { keepProbability: 1 }).purify(x), x);
+    // TV only trims slopes where they meet the border, by a few hundredths at most.
+    assert.ok(err.mean < 0.006 && err.max < 0.05, `error mean ${err.mean}, max ${err.max}`);
+    // λ = 0 with nothing dropped is the identity.
+    assert.ok(absErr(tvInpaint(x, ones([2, 1, 24, 24]), { lambda: 0 }), x).max < 1e-6);
+  });
+});
+
+test("half the pixels dropped: the holes are filled close to the original, and more iterations lower the error", () => {
+  manualSeed(4);
+  tidy(() => {
+    const x = scene(2, 3, 24);
+    const mask = bernoulli(0.5, [2, 1, 24, 24]);
+    const holes = mask.rsub(1);
+    const holeErr = (z: Tensor) => tidy(() => z.sub(x).abs().mul(holes).sum().item() / (holes.sum().item() * 3));
+    const rough = holeErr(tvInpaint(x, mask, { iterations: 0 }));
+    const solved = holeErr(tvInpaint(x, mask));
+    assert.ok(solved < 0.04, `mean error on dropped pixels ${solved}`);
+    assert.ok(solved < rough, `iterations made the fill worse: ${rough} -> ${solved}`);
+  });
+});
+
+test("stochastic: one mask per pixel shared by channels; a seed repeats the draw, another seed differs", () => {
+  tidy(() => {
+    const target = createClassifier("small-cnn", { numClasses: 10, inputShape: [3, 16, 16] }).eval();
+    const tvm = new TvmDefense(target, { iterations: 10 });
+    assert.equal(tvm.stochastic, true);
+    assert.equal(tvm.name, "tvm");
+    const x = scene(2, 3, 16);
+    manualSeed(9);
+    const a = tvm.purify(x).toArray();
+    manualSeed(9);
+    const b = tvm.purify(x).toArray();
+    manualSeed(10);
+    const c = tvm.purify(x).toArray();
+    assert.deepEqual(a, b);
+    assert.notDeepEqual(a, c);
+    assert.throws(() => new TvmDefense(target, { keepProbability: 0 }), /keepProbability/);
+
+    // With λ = 0 kept pixels come back unchanged and dropped ones are interpolated, which shows the
+    // mask: about half the pixels, the same ones in every channel.
+    const x24 = scene(1, 3, 24, false);
+    manualSeed(11);
+    const z = new TvmDefense(target, { lambda: 0 }).purify(x24);
+    const unchanged = tidy(() => z.sub(x24).abs().lt(1e-6).toArray());
+    const plane = 24 * 24;
+    let kept = 0;
+    for (let i = 0; i < plane; i++) {
+      assert.ok(unchanged[i] === unchanged[i + plane] && unchanged[i] === unchanged[i + 2 * plane], `pixel ${i}: channels disagree`);
+      kept += unchanged[i];
+    }
+    assert.ok(kept > 0.35 * plane && kept < 0.65 * plane, `${kept} of ${plane} pixels kept`);
+  });
+});
