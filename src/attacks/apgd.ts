@@ -61,7 +61,8 @@ export function apgdCheckpoints(steps: number): number[] {
     const j = p.length - 1;
     p.push(p[j] + Math.max(p[j] - p[j - 1] - 0.03, 0.06));
   }
-  const points = p.slice(1).map((q) => Math.ceil(q * steps)).filter((w) => w > 0 && w <= steps);
+  // The small offset keeps float error (0.57 = 0.5700000000000001) from moving ⌈p·N⌉ up by one.
+  const points = p.slice(1).map((q) => Math.ceil(q * steps - 1e-9)).filter((w) => w > 0 && w <= steps);
   return [...new Set(points)];
 }
 

@@ -107,7 +107,7 @@ test("the model runs in eval mode during the attack and gets its training mode b
     }
   }
   const spy = new Spy(smallCnn(1, 12, 10)).train();
-  tidy(() => attack("pgd").run.call(makeAttack("pgd", spy, { eps: EPS, steps: 2 }), x, y));
+  tidy(() => makeAttack("pgd", spy, { eps: EPS, steps: 2 }).run(x, y));
   assert.ok(spy.modes.length > 0 && spy.modes.every((m) => m === false), "training mode seen during the attack");
   assert.equal(spy.training, true);
   assert.equal(spy.inner.training, true);
