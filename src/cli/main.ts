@@ -1,6 +1,8 @@
 /** The `idfr` command line. Each command group lives in its own file under src/cli/. */
 import { Command } from "commander";
+import { registerClassifyCommand } from "./classify.js";
 import { registerDataCommands } from "./data.js";
+import { registerDefendCommands } from "./defend.js";
 import { registerEngineCommands } from "./engine.js";
 import { registerTrainModelCommand } from "./train-model.js";
 
@@ -12,6 +14,8 @@ const program = new Command("idfr")
 registerEngineCommands(program);
 registerDataCommands(program);
 registerTrainModelCommand(program);
+registerDefendCommands(program);
+registerClassifyCommand(program);
 
 try {
   await program.parseAsync(process.argv);

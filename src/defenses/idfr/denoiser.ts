@@ -46,6 +46,7 @@ function joinSkip(skip: Tensor, deep: Tensor): Tensor {
 
 export class InputDenoiser extends nn.Module {
   readonly channels: number;
+  readonly width: number;
   readonly l1: ConvBnRelu;
   readonly l2: ConvBnRelu;
   readonly l3: ConvBnRelu;
@@ -64,6 +65,7 @@ export class InputDenoiser extends nn.Module {
     if (!(m > 0)) throw new RangeError(`InputDenoiser: width must be positive, got ${m}`);
     const w = (n: number) => Math.max(1, Math.round(n * m));
     this.channels = c;
+    this.width = m;
     this.l1 = this.registerModule("l1", new ConvBnRelu(c, w(32)));
     this.l2 = this.registerModule("l2", new ConvBnRelu(w(32), w(32)));
     this.l3 = this.registerModule("l3", new ConvBnRelu(w(32), w(64), 2));

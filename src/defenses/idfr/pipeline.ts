@@ -1,0 +1,94 @@
+/**
+ * Training a whole IDFR defense for a target, with every expensive artifact kept in the defense
+ * folder: the training AEs (train-aes.safetensors), the ID, then the FR. A folder that already holds
+ * a finished stage is reused, so an interrupted run continues where it stopped.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { ImageSet } from "../../data/types.js";
+import type { Classifier } from "../../models/classifier.js";
+import { withFrozen } from "../../models/freeze.js";
+import { clearCheckpoint, type LoopRecord } from "../../util/train-loop.js";
+import { PAPER_FR_CONFIG, PAPER_ID_CONFIG, type FrConfig, type IdConfig } from "./config.js";
+import { IdfrDefense, loadDefense, readDefenseManifest, saveDefense } from "./defense.js";
+import { trainRestorer } from "./train-fr.js";
+import { trainDenoiser, type ValidationSet } from "./train-id.js";
+import { craftTrainingAdversarials } from "./training-data.js";
+
+export interface DefendOptions {
+  outDir: string;
+  /** Folder of the target (recorded in defense.json so the defense loads on its own). */
+  targetDir?: string;
+  id?: Partial<IdConfig>;
+  fr?: Partial<FrConfig>;
+  /** "id" trains only the denoiser, "fr" only the restorer (the ID must exist), "both" (default) both. */
+  stages?: "id" | "fr" | "both";
+  resume?: boolean;
+  progress?: "bar" | "lines" | "none";
+  dataset?: string;
+  /** Validation images for per-epoch clean/adversarial accuracy. */
+  val?: ImageSet;
+  log?: (line: string) => void;
+}
+
+export interface DefendResult {
+  defense: IdfrDefense;
+  idHistory: LoopRecord[];
+  frHistory: LoopRecord[];
+  /** Algorithm 2's split of the FR training embeddings. */
+  frSplit?: { correct: number; wrong: number };
+  seconds: { aes: number; id: number; fr: number };
+}
+
+export function defend(target: Classifier, train: ImageSet, o: DefendOptions): DefendResult {
+  const idConfig: IdConfig = { ...PAPER_ID_CONFIG, ...o.id };
+  const frConfig: FrConfig = { ...PAPER_FR_CONFIG, ...o.fr };
+  const stages = o.stages ?? "both";
+  const log = o.log ?? (() => {});
+  const seconds = { aes: 0, id: 0, fr: 0 };
+  const recipe = { attack: idConfig.attack, eps: idConfig.trainEps, preset: idConfig.preset };
+  let t = performance.now();
+  const adversarial = withFrozen(target, () => craftTrainingAdversarials(target, train, recipe, { cachePath: join(o.outDir, "train-aes.safetensors"), progress: o.progress }));
+  let val: ValidationSet | undefined;
+  if (o.val) {
+    const valAdv = withFrozen(target, () => craftTrainingAdversarials(target, o.val!, recipe, { cachePath: join(o.outDir, "val-aes.safetensors"), progress: o.progress }));
+    val = { clean: o.val, adversarial: valAdv };
+  }
+  seconds.aes = (performance.now() - t) / 1000;
+  const training = { id: idConfig, fr: frConfig, dataset: o.dataset, trainImages: train.shape[0] };
+
+  let defense: IdfrDefense;
+  let idHistory: LoopRecord[] = [];
+  const haveId = existsSync(join(o.outDir, "defense.json")) && existsSync(join(o.outDir, "id.safetensors"));
+  if (stages === "fr" || (haveId && o.resume)) {
+    defense = loadDefense(o.outDir, target).withoutRestorer();
+    log(`reusing the trained ID in ${o.outDir}`);
+  } else {
+    t = performance.now();
+    const r = trainDenoiser(target, train, adversarial, idConfig, { outDir: o.outDir, resume: o.resume, progress: o.progress, val });
+    idHistory = r.history;
+    defense = new IdfrDefense(target, r.denoiser, null);
+    saveDefense(o.outDir, defense, { targetDir: o.targetDir, training });
+    clearCheckpoint(o.outDir, "id");
+    seconds.id = (performance.now() - t) / 1000;
+  }
+  let frHistory: LoopRecord[] = [];
+  let frSplit: DefendResult["frSplit"];
+  if (stages !== "id") {
+    const manifest = readDefenseManifest(o.outDir);
+    if (manifest.restorer && o.resume && existsSync(join(o.outDir, "fr.safetensors"))) {
+      defense = loadDefense(o.outDir, target);
+      log(`reusing the trained FR in ${o.outDir}`);
+    } else {
+      t = performance.now();
+      const r = trainRestorer(target, defense.denoiser, train, adversarial, frConfig, { outDir: o.outDir, resume: o.resume, progress: o.progress, val });
+      frHistory = r.history;
+      frSplit = r.split;
+      defense = new IdfrDefense(target, defense.denoiser, r.restorer);
+      saveDefense(o.outDir, defense, { targetDir: o.targetDir ?? (manifest.target.dir ? join(o.outDir, manifest.target.dir) : undefined), training });
+      clearCheckpoint(o.outDir, "fr");
+      seconds.fr = (performance.now() - t) / 1000;
+    }
+  }
+  return { defense, idHistory, frHistory, frSplit, seconds };
+}

@@ -1,0 +1,109 @@
+/**
+ * Algorithm 2: training the feature restorer with the ID frozen. The target's embeddings of ID
+ * outputs (AEs and Gaussian-augmented clean images) are split by its head into X (correct) and X̃
+ * (wrong); same-label pairs are mixed as α·h + (1 − α)·h̃, α ~ U(0, 1), and the FR minimises
+ * CE(f_cls(FR(mix)), y) through the frozen head (Eq. 6). Adam.
+ */
+import { Rng } from "../../data/random.js";
+import type { ImageSet } from "../../data/types.js";
+import type { Classifier } from "../../models/classifier.js";
+import { withFrozen } from "../../models/freeze.js";
+import { cat, F, keep, manualSeed, noGrad, optim, tensor, tidy, type Tensor } from "../../torch/index.js";
+import { runTrainLoop, type LoopRecord } from "../../util/train-loop.js";
+import { checkFrConfig, type FrConfig } from "./config.js";
+import type { InputDenoiser } from "./denoiser.js";
+import { makePairs, type Pairs } from "./pairing.js";
+import { FeatureRestorer } from "./restorer.js";
+import { accuracyOnFloats, type ValidationSet } from "./train-id.js";
+import { AugmentedSet } from "./training-data.js";
+
+/** Embeddings h = f_enc(ID(x)) of every row, with labels, twins and the head's verdict. */
+export interface EmbeddedSet {
+  embeddings: Tensor;
+  labels: Int32Array;
+  correct: Uint8Array;
+  twin: Int32Array;
+}
+
+/** Embeds every row of an augmented set through the frozen ID and encoder (Algorithm 2's input). */
+export function embedRows(target: Classifier, denoiser: InputDenoiser, data: AugmentedSet, batchSize = 256): EmbeddedSet {
+  const parts: Tensor[] = [];
+  const correct = new Uint8Array(data.size);
+  const labels = new Int32Array(data.size);
+  const twin = new Int32Array(data.size);
+  for (let start = 0; start < data.size; start += batchSize) {
+    const rows = Uint32Array.from({ length: Math.min(batchSize, data.size - start) }, (_, k) => start + k);
+    const [h, ok] = tidy(() => noGrad(() => {
+      const { x, y } = data.batch(rows);
+      const emb = target.embed(denoiser.forward(x));
+      return [keep(emb), target.head(emb).argmax(1).eq(y).toArray()] as const;
+    }));
+    parts.push(h);
+    rows.forEach((r, k) => {
+      correct[r] = ok[k];
+      labels[r] = data.clean.labels[data.source(r)];
+      // The AE of image i (row i) and its first Gaussian copy (row n + i) are twins.
+      twin[r] = data.gaussianRounds === 0 ? -1 : r < data.n ? r + data.n : r < 2 * data.n ? r - data.n : -1;
+    });
+  }
+  const embeddings = cat(parts, 0);
+  for (const p of parts) p.dispose();
+  return { embeddings: keep(embeddings), labels, correct, twin };
+}
+
+/** Trains a new restorer for `target` behind a trained denoiser (Algorithm 2). */
+export function trainRestorer(target: Classifier, denoiser: InputDenoiser, train: ImageSet, adversarial: Float32Array, config: FrConfig,
+  run: { outDir?: string; resume?: boolean; progress?: "bar" | "lines" | "none"; val?: ValidationSet } = {}):
+  { restorer: FeatureRestorer; history: LoopRecord[]; split: { correct: number; wrong: number } } {
+  checkFrConfig(config);
+  manualSeed(config.seed);
+  denoiser.eval();
+  const data = new AugmentedSet(train, adversarial, config.gaussianRounds, 0.1);
+  const embedded = withFrozen(target, () => embedRows(target, denoiser, data));
+  const restorer = new FeatureRestorer(target.embeddingDim);
+  const adam = new optim.Adam(restorer.parameters(), { lr: config.lr });
+  const numClasses = target.numClasses;
+  let pairs: Pairs = { first: new Int32Array(0), second: new Int32Array(0), alpha: new Float32Array(0) };
+  let order: Uint32Array = new Uint32Array(0);
+  const expectedPairs = makePairs({ ...embedded, numClasses }, config.pairing, new Rng(config.seed)).first.length;
+  const steps = Math.max(1, Math.ceil(expectedPairs / config.batchSize));
+  try {
+    const history = withFrozen(target, () => runTrainLoop({
+      label: "train FR", name: "fr", epochs: config.epochs, stepsPerEpoch: steps, module: restorer, optimizer: adam,
+      outDir: run.outDir, resume: run.resume, progress: run.progress,
+      fingerprint: JSON.stringify({ config, n: train.shape[0], target: target.arch }),
+      beginEpoch: (epoch) => {
+        const rng = new Rng(config.seed * 104729 + epoch);
+        pairs = makePairs({ ...embedded, numClasses }, config.pairing, rng);
+        order = rng.permutation(pairs.first.length);
+      },
+      step: (_epoch, b) => tidy(() => {
+        const idx = order.subarray(b * config.batchSize, (b + 1) * config.batchSize);
+        if (idx.length === 0) return { loss: 0, n: 0 };
+        const first = tensor(BigInt64Array.from(idx, (k) => BigInt(pairs.first[k])), [idx.length], "int64");
+        const second = tensor(BigInt64Array.from(idx, (k) => BigInt(pairs.second[k])), [idx.length], "int64");
+        const alpha = tensor(Float32Array.from(idx, (k) => pairs.alpha[k]), [idx.length, 1]);
+        const y = tensor(BigInt64Array.from(idx, (k) => BigInt(embedded.labels[pairs.first[k]])), [idx.length], "int64");
+        const h = embedded.embeddings.indexSelect(0, first).mul(alpha).add(embedded.embeddings.indexSelect(0, second).mul(alpha.rsub(1)));
+        adam.zeroGrad();
+        const loss = F.crossEntropy(target.head(restorer.forward(h)), y);
+        loss.backward();
+        adam.step();
+        return { loss: loss.item(), n: idx.length };
+      }),
+      validate: run.val ? () => {
+        const val = run.val!;
+        const defended = (x: Tensor) => {
+          const h = target.embed(denoiser.forward(x));
+          return target.head(restorer.forward(h));
+        };
+        return { cleanAcc: accuracyOnFloats(defended, val.clean, null), advAcc: accuracyOnFloats(defended, val.clean, val.adversarial) };
+      } : undefined,
+    }));
+    const correct = embedded.correct.reduce((a, b) => a + b, 0);
+    return { restorer, history, split: { correct, wrong: embedded.correct.length - correct } };
+  } finally {
+    adam.dispose();
+    embedded.embeddings.dispose();
+  }
+}

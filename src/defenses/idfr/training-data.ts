@@ -1,0 +1,137 @@
+/**
+ * The data both IDFR training algorithms consume: the clean training images, their adversarial
+ * examples made by the attack model A(·) (Algorithm 1, lines 1–4), and Gaussian-augmented copies
+ * x_e = clip(x + N(0, σ²)) drawn anew for every round and epoch (Jeong & Shin 2020).
+ */
+import { existsSync } from "node:fs";
+import { makeAttack, type AttackName, type PresetName } from "../../attacks/index.js";
+import { imageSize, type ImageSet } from "../../data/types.js";
+import type { LogitsModel } from "../../models/classifier.js";
+import { loadSafetensors, randn, saveSafetensors, tensor, tidy, type Tensor } from "../../torch/index.js";
+import { Progress } from "../../util/progress.js";
+
+/** How the training AEs are made. */
+export interface AdversarialRecipe {
+  attack: AttackName;
+  /** l_inf radii; sample i uses eps[i % eps.length]. */
+  eps: number[];
+  preset: PresetName;
+}
+
+/** Clean images as floats in [0, 1] for rows `indices` of `set` (NCHW). */
+export function cleanFloats(set: ImageSet, indices: ArrayLike<number>): Float32Array {
+  const size = imageSize(set.shape);
+  const out = new Float32Array(indices.length * size);
+  for (let k = 0; k < indices.length; k++) {
+    const src = set.images.subarray(indices[k] * size, (indices[k] + 1) * size);
+    for (let j = 0; j < size; j++) out[k * size + j] = src[j] / 255;
+  }
+  return out;
+}
+
+/** int64 labels of rows `indices`. */
+export function labelTensor(set: ImageSet, indices: ArrayLike<number>): Tensor {
+  return tensor(BigInt64Array.from(Array.from(indices, (i) => BigInt(set.labels[i]))), [indices.length], "int64");
+}
+
+/**
+ * Adversarial examples of every image of `set` (float32 NCHW, same order), made on `model`.
+ * Cached in `cachePath` when given: a cache made with the same recipe and image count is reused.
+ */
+export function craftTrainingAdversarials(model: LogitsModel, set: ImageSet, recipe: AdversarialRecipe,
+  options: { batchSize?: number; cachePath?: string; progress?: "bar" | "lines" | "none" } = {}): Float32Array {
+  const key = JSON.stringify({ ...recipe, n: set.shape[0], shape: set.shape });
+  if (options.cachePath && existsSync(options.cachePath)) {
+    const { tensors, metadata } = loadSafetensors(options.cachePath);
+    const t = tensors.get("adversarial");
+    if (metadata.recipe === key && t) {
+      const data = t.toTypedArray() as Float32Array;
+      t.dispose();
+      return data;
+    }
+    for (const v of tensors.values()) v.dispose();
+  }
+  const n = set.shape[0];
+  const size = imageSize(set.shape);
+  const out = new Float32Array(n * size);
+  const batchSize = options.batchSize ?? 128;
+  const attacks = recipe.eps.map((eps) => makeAttack(recipe.attack, model, { eps, preset: recipe.preset, batchSize }));
+  const progress = new Progress({ label: `craft ${recipe.attack} AEs`, total: n, mode: options.progress });
+  let done = 0;
+  try {
+    recipe.eps.forEach((_, k) => {
+      const rows: number[] = [];
+      for (let i = k; i < n; i += recipe.eps.length) rows.push(i);
+      for (let start = 0; start < rows.length; start += batchSize) {
+        const idx = rows.slice(start, start + batchSize);
+        const adv = tidy(() => {
+          const x = tensor(cleanFloats(set, idx), [idx.length, ...set.shape.slice(1)]);
+          const y = labelTensor(set, idx);
+          const result = attacks[k].run(x, y, { sampleIds: idx });
+          return result.adversarial.toTypedArray() as Float32Array;
+        });
+        idx.forEach((i, r) => out.set(adv.subarray(r * size, (r + 1) * size), i * size));
+        done += idx.length;
+        progress.update(done);
+      }
+    });
+  } finally {
+    progress.stop();
+  }
+  if (options.cachePath) {
+    const t = tensor(out, set.shape);
+    saveSafetensors(options.cachePath, { adversarial: t }, { recipe: key });
+    t.dispose();
+  }
+  return out;
+}
+
+/**
+ * Rows of the ID training set: row k < n is the AE of image k; row k >= n is a Gaussian-augmented
+ * copy of image k mod n (round floor(k / n)). `batch` builds the input tensor of a list of rows.
+ */
+export class AugmentedSet {
+  readonly size: number;
+  readonly n: number;
+  readonly sample: number;
+  constructor(readonly clean: ImageSet, readonly adversarial: Float32Array, readonly gaussianRounds: number, readonly sigma: number) {
+    this.n = clean.shape[0];
+    this.sample = imageSize(clean.shape);
+    if (adversarial.length !== this.n * this.sample) throw new RangeError(`adversarial examples: expected ${this.n * this.sample} values, got ${adversarial.length}`);
+    if (!Number.isInteger(gaussianRounds) || gaussianRounds < 0) throw new TypeError(`gaussianRounds: expected a non-negative integer, got ${gaussianRounds}`);
+    if (!(sigma >= 0)) throw new RangeError(`sigma: expected a non-negative number, got ${sigma}`);
+    this.size = this.n * (1 + gaussianRounds);
+  }
+
+  /** Source image of a row. */
+  source(row: number): number {
+    return row % this.n;
+  }
+
+  /** Whether a row is an adversarial example (else a Gaussian-augmented clean image). */
+  isAdversarial(row: number): boolean {
+    return row < this.n;
+  }
+
+  /**
+   * Inputs [B, C, H, W] for `rows` (noise from the engine's seeded generator), their labels, and
+   * the clean images they came from.
+   */
+  batch(rows: ArrayLike<number>): { x: Tensor; y: Tensor; clean: Tensor } {
+    return tidy(() => {
+      const b = rows.length;
+      const shape = [b, ...this.clean.shape.slice(1)];
+      const sources = Array.from(rows, (r) => this.source(r));
+      const cleanData = cleanFloats(this.clean, sources);
+      const base = Float32Array.from(cleanData);
+      const noisy = new Float32Array(b);
+      for (let k = 0; k < b; k++) {
+        if (this.isAdversarial(rows[k])) base.set(this.adversarial.subarray(sources[k] * this.sample, (sources[k] + 1) * this.sample), k * this.sample);
+        else noisy[k] = this.sigma;
+      }
+      const sigma = tensor(noisy, [b, 1, 1, 1]);
+      const x = tensor(base, shape).add(randn(shape).mul(sigma)).clamp(0, 1);
+      return { x, y: labelTensor(this.clean, sources), clean: tensor(cleanData, shape) };
+    });
+  }
+}
