@@ -61,15 +61,16 @@ export function checkKnownKeys(what: string, options: object, known: readonly st
 
 /**
  * Parses a perturbation budget written as a fraction (`8/255`) or a decimal (`0.031`), as the
- * command line and config files accept it. The result must lie in [0, 1].
+ * command line and config files accept it. The result must lie in [0, max] (default [0, 1], the
+ * l_inf range; pass Infinity for L2 budgets).
  */
-export function parseEps(text: string, name = "eps"): number {
+export function parseEps(text: string, name = "eps", max = 1): number {
   const trimmed = text.trim();
   const fraction = /^(\d+(?:\.\d+)?)\s*\/\s*(\d+(?:\.\d+)?)$/.exec(trimmed);
   let value: number;
   if (fraction) value = Number(fraction[1]) / Number(fraction[2]);
   else if (/^(\d+(\.\d*)?|\.\d+)(e-?\d+)?$/i.test(trimmed)) value = Number(trimmed);
   else throw invalidOption(name, "a number such as 0.031 or a fraction such as 8/255", text);
-  if (!Number.isFinite(value) || value < 0 || value > 1) throw invalidOption(name, "a number in [0, 1]", text);
+  if (!Number.isFinite(value) || value < 0 || value > max) throw invalidOption(name, max === Infinity ? "a finite number >= 0" : `a number in [0, ${max}]`, text);
   return value;
 }
