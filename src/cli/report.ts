@@ -1,0 +1,18 @@
+/** `idfr report`: renders a results folder as report.md and report.html. */
+import type { Command } from "commander";
+import { writeReport } from "../eval/report/index.js";
+
+export { writeReport, renderMarkdown } from "../eval/report/index.js";
+
+/** Adds `idfr report RESULTS_DIR [--out DIR]` to the program. */
+export function registerReportCommand(program: Command): void {
+  program
+    .command("report")
+    .description("render results.json (and samples.safetensors, if present) as report.md and report.html")
+    .argument("<results-dir>", "folder holding results.json")
+    .option("--out <dir>", "write the report here instead of next to results.json")
+    .action(async (resultsDir: string, o: { out?: string }) => {
+      const written = await writeReport(resultsDir, o.out);
+      process.stdout.write(`wrote ${written.markdown}\nwrote ${written.html}${written.withSamples ? "" : " (no samples.safetensors: no image grids)"}\n`);
+    });
+}
