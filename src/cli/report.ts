@@ -11,8 +11,10 @@ export function registerReportCommand(program: Command): void {
     .description("render results.json (and samples.safetensors, if present) as report.md and report.html")
     .argument("<results-dir>", "folder holding results.json")
     .option("--out <dir>", "write the report here instead of next to results.json")
-    .action(async (resultsDir: string, o: { out?: string }) => {
+    .action(async (resultsDir: string, o: { out?: string }, command: Command) => {
       const written = await writeReport(resultsDir, o.out);
-      process.stdout.write(`wrote ${written.markdown}\nwrote ${written.html}${written.withSamples ? "" : " (no samples.safetensors: no image grids)"}\n`);
+      // Through commander's output settings (stdout unless configured), so callers can capture it.
+      const write = command.configureOutput().writeOut ?? ((s: string) => process.stdout.write(s));
+      write(`wrote ${written.markdown}\nwrote ${written.html}${written.withSamples ? "" : " (no samples.safetensors: no image grids)"}\n`);
     });
 }
