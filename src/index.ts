@@ -1,3 +1,11 @@
 /** idfr: the public API. */
 export * from "./torch/index.js";
-export { InputDenoiser, type DenoiserOptions } from "./defenses/idfr/denoiser.js";
+export * from "./models/index.js";
+export * from "./defenses/idfr/index.js";
+export type { Defense } from "./defenses/defense.js";
+export { NoDefense } from "./defenses/none.js";
+export { FastAtDefense } from "./defenses/fast-at.js";
+export * from "./defenses/baselines/index.js";
+export * from "./attacks/index.js";
+export * from "./eval/index.js";
+export * as data from "./data/index.js";

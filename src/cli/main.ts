@@ -1,10 +1,13 @@
 /** The `idfr` command line. Each command group lives in its own file under src/cli/. */
 import { Command } from "commander";
+import { registerAttackCommand } from "./attack.js";
 import { registerClassifyCommand } from "./classify.js";
 import { registerDataCommands } from "./data.js";
 import { registerDefendCommands } from "./defend.js";
 import { registerEngineCommands } from "./engine.js";
 import { registerTrainModelCommand } from "./train-model.js";
+import { registerReportCommand } from "./report.js";
+import { registerRunCommands } from "./run.js";
 
 const program = new Command("idfr")
   .description("IDFR (input denoising + feature restoring) adversarial defense for image classifiers, on libtorch")
@@ -16,6 +19,9 @@ registerDataCommands(program);
 registerTrainModelCommand(program);
 registerDefendCommands(program);
 registerClassifyCommand(program);
+registerAttackCommand(program);
+registerRunCommands(program);
+registerReportCommand(program);
 
 try {
   await program.parseAsync(process.argv);
