@@ -149,7 +149,8 @@ export abstract class Attack<O extends object> {
         for (const p of parts) p.dispose();
         throw err;
       }
-      const adversarial = parts.length === 1 ? parts[0] : tidy(() => cat(parts, 0));
+      // An empty batch has no chunks: its (empty) adversarial batch is the input's copy.
+      const adversarial = parts.length === 0 ? x.clone() : parts.length === 1 ? parts[0] : tidy(() => cat(parts, 0));
       if (parts.length > 1) for (const p of parts) p.dispose();
       const seconds = (performance.now() - started) / 1000;
       try {

@@ -83,6 +83,14 @@ function assertNear(a: number[], b: number[], what: string): void {
   assert.ok(worst <= 1e-5, `${what}: differs by up to ${worst}`);
 }
 
+test("an empty batch gives an empty result", () => {
+  tidy(() => {
+    const r = attack("pgd").run(x.narrow(0, 0, 0), y.narrow(0, 0, 0));
+    assert.deepEqual(r.adversarial.shape, [0, 1, 12, 12]);
+    assert.deepEqual(r.success, []);
+  });
+});
+
 test("attacks free every tensor they create", () => {
   for (const name of ATTACK_NAMES) attack(name).run(x, y).adversarial.dispose();
   const before = memory().numTensors;
