@@ -38,6 +38,8 @@ export interface RunOptions {
   log?: (line: string) => void;
   /** Preset name recorded in each result. */
   preset?: string;
+  /** Called after each newly computed cell has been saved. */
+  onCell?: (record: ResultRecord) => void;
 }
 
 /** What a run computed, and what it found cached. */
@@ -253,6 +255,7 @@ export async function runExperiment(config: ExperimentConfig, o: RunOptions): Pr
       cache.writeCell(cell.key, record);
       records.push(record);
       stats.cellsComputed += 1;
+      o.onCell?.(record);
       progress.update(k + 1, { cell: describe(cell.record), acc: record.accuracy });
     }
   } finally {

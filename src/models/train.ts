@@ -65,6 +65,8 @@ export interface TrainRun {
   /** Recorded in model.json. */
   dataset?: string;
   classes?: string[];
+  /** Called after each epoch's checkpoint is written. */
+  onEpochEnd?: (record: EpochRecord) => void;
 }
 
 interface CheckpointState {
@@ -200,6 +202,7 @@ export async function trainClassifier(model: SplitClassifier, data: { train: Ima
         (valAccuracy === null ? "" : `, val acc ${(100 * valAccuracy).toFixed(2)} %`) + `, ${record.imagesPerSecond.toFixed(0)} img/s`);
       const tensors = new Map([...withPrefix(model.stateDict(), "model"), ...withPrefix(opt.stateDict(), "optim")]);
       saveCheckpoint(ckptPath, tensors, { epoch: epoch + 1, stepCount: opt.stepCount, history, arch: model.arch, config } satisfies CheckpointState);
+      run.onEpochEnd?.(record);
     }
   } finally {
     progress.stop();

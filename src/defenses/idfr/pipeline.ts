@@ -3,7 +3,7 @@
  * folder: the training AEs (train-aes.safetensors), the ID, then the FR. A folder that already holds
  * a finished stage is reused, so an interrupted run continues where it stopped.
  */
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { ImageSet } from "../../data/types.js";
 import type { Classifier } from "../../models/classifier.js";
@@ -46,6 +46,7 @@ export function defend(target: Classifier, train: ImageSet, o: DefendOptions): D
   const stages = o.stages ?? "both";
   const log = o.log ?? (() => {});
   const seconds = { aes: 0, id: 0, fr: 0 };
+  mkdirSync(o.outDir, { recursive: true });
   const recipe = { attack: idConfig.attack, eps: idConfig.trainEps, preset: idConfig.preset };
   let t = performance.now();
   const adversarial = withFrozen(target, () => craftTrainingAdversarials(target, train, recipe, { cachePath: join(o.outDir, "train-aes.safetensors"), progress: o.progress }));
