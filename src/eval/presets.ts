@@ -32,7 +32,7 @@ function demo(o: PresetOptions): ExperimentInput {
       targets: [{ arch: "small-cnn", epochs: 20, surrogate: { arch: "resnet18", width: 0.5, epochs: 20, seed: 1 } }],
       defenses: ["none", "feature-squeezing", "jpeg-q50", "id", "id+fr"],
       attacks: ["fgsm", "bim", "cw"], eps: EPS, threats: ["transfer", "whitebox", "adaptive"],
-      adaptive: { attacks: ["pgd"], defenses: ["id", "id+fr"], preset: "standard" },
+      adaptive: { attacks: ["pgd"], defenses: ["none", "id", "id+fr"], preset: "standard" },
       evalImages: 7000,
     };
   }
@@ -43,7 +43,7 @@ function demo(o: PresetOptions): ExperimentInput {
     defenses: ["none", "feature-squeezing", "jpeg-q50", "id", "id+fr"],
     idfr: { id: { epochs: 4, width: 0.5, lr: 0.002 }, fr: { epochs: 15, lr: 0.002 }, trainImages: 3000 },
     attacks: ["fgsm", "bim", "cw"], eps: EPS, threats: ["transfer", "whitebox", "adaptive"],
-    adaptive: { attacks: ["pgd"], defenses: ["id", "id+fr"], preset: "standard" },
+    adaptive: { attacks: ["pgd"], defenses: ["none", "id", "id+fr"], preset: "standard" },
     evalImages: 500,
   };
 }

@@ -77,6 +77,8 @@ export function runTrainLoop(o: TrainLoopOptions): LoopRecord[] {
   } else if (log) rmSync(log, { force: true });
 
   const progress = new Progress({ label: o.label, total: o.epochs * o.stepsPerEpoch, mode: o.progress });
+  // The last validation metrics ride along in the progress line (e.g. clean and adversarial accuracy).
+  let shown: Record<string, number> = {};
   const unwatch = watchInterrupt();
   try {
     for (let epoch = start; epoch < o.epochs; epoch++) {
@@ -90,11 +92,12 @@ export function runTrainLoop(o: TrainLoopOptions): LoopRecord[] {
         if (!Number.isFinite(loss)) throw new Error(`${o.label}: the loss became ${loss} at epoch ${epoch + 1}, step ${b + 1}; lower the learning rate`);
         seen += n;
         lossSum += loss * n;
-        progress.update(epoch * o.stepsPerEpoch + b + 1, { epoch: `${epoch + 1}/${o.epochs}`, loss: lossSum / seen, "img/s": seen / ((performance.now() - t0) / 1000) });
+        progress.update(epoch * o.stepsPerEpoch + b + 1, { epoch: `${epoch + 1}/${o.epochs}`, loss: lossSum / seen, ...shown, "img/s": seen / ((performance.now() - t0) / 1000) });
         if (interruptRequested()) throw new Interrupted(o.label);
       }
       o.module.eval();
       const metrics = o.validate?.(epoch) ?? {};
+      shown = Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`val ${k}`, v]));
       const seconds = (performance.now() - t0) / 1000;
       const record: LoopRecord = { epoch: epoch + 1, loss: lossSum / seen, ...metrics, imagesPerSecond: seen / seconds, seconds };
       history.push(record);

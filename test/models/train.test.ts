@@ -53,7 +53,7 @@ describe("training a target classifier", () => {
   });
   it("fast adversarial training runs with a cyclic schedule that returns to zero", async () => {
     const dir = mkdtempSync(join(tmpdir(), "idfr-fastat-"));
-    const { history, info } = await trainClassifier(small(), { train: digits.splits.val }, { epochs: 2, batchSize: 50, workers: 0, mode: "fast-at", lr: 0.05 },
+    const { history, info } = await trainClassifier(small(), { train: digits.splits.val! }, { epochs: 2, batchSize: 50, workers: 0, mode: "fast-at", lr: 0.05 },
       { outDir: dir, progress: "none" });
     assert.equal(info.training, "fast-at");
     assert.ok(history[0].lr > 0);
@@ -61,8 +61,8 @@ describe("training a target classifier", () => {
   });
   it("rejects bad settings and mismatched data", async () => {
     const dir = mkdtempSync(join(tmpdir(), "idfr-bad-"));
-    await assert.rejects(trainClassifier(small(), { train: digits.splits.val }, { epochs: 0 }, { outDir: dir }), /epochs: expected a positive integer/);
+    await assert.rejects(trainClassifier(small(), { train: digits.splits.val! }, { epochs: 0 }, { outDir: dir }), /epochs: expected a positive integer/);
     const rgb = createClassifier("small-cnn", { numClasses: 10, inputShape: [3, 28, 28], width: 0.25 });
-    await assert.rejects(trainClassifier(rgb, { train: digits.splits.val }, {}, { outDir: dir }), /training data is 1x28x28 but small-cnn expects 3x28x28/);
+    await assert.rejects(trainClassifier(rgb, { train: digits.splits.val! }, {}, { outDir: dir }), /training data is 1x28x28 but small-cnn expects 3x28x28/);
   });
 });

@@ -118,7 +118,7 @@ export function tableNote(t: ReportTable): string {
     const on = t.surrogates.map((s) => (t.targets.length > 1 ? `${s.models.join(", ")} (for ${targetLabel(s.target)})` : s.models.join(", ")));
     parts.push(`Adversarial examples crafted on ${on.join("; ")}.`);
   }
-  if (t.presets.length) parts.push(`Attack preset: ${t.presets.join(", ")}.`);
+  if (t.presets.length) parts.push(`Preset: ${t.presets.join(", ")}.`);
   if (t.rows.some((r) => r.cells.some((c) => c.includes(MISSING)))) parts.push(`${MISSING} = not evaluated.`);
   return parts.join(" ");
 }
