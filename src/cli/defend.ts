@@ -21,6 +21,7 @@ interface DefendCliOptions {
   attack?: string;
   trainEps?: number[];
   preset?: "paper" | "reference-code" | "standard";
+  attackModel?: string;
   frEpochs?: number;
   frLr?: number;
   pairing?: "paper" | "pooled";
@@ -48,6 +49,7 @@ function addOptions(cmd: Command, stages: "id" | "fr" | "both"): Command {
       .option("--sigma <x>", "std of the Gaussian augmentation", nonNegativeNumber)
       .option("--rounds <n>", "Gaussian augmentation rounds", nonNegativeInt)
       .addOption(new Option("--attack <name>", "attack making the training AEs").choices(["fgsm", "bim", "pgd", "cw"]))
+      .option("--attack-model <dir>", "model folder of the attack model A(·) making the training AEs (default: the target)")
       .option("--train-eps <list>", "radii of the training AEs, e.g. 4/255,8/255,16/255", epsilonList)
       .addOption(new Option("--preset <name>", "attack step preset").choices(["paper", "reference-code", "standard"]))
       .option("--batch-size <n>", "ID batch size", positiveInt);
@@ -70,7 +72,7 @@ async function run(o: DefendCliOptions, stages: "id" | "fr" | "both"): Promise<v
   const fr: Partial<FrConfig> = { ...(o.cpu ? CPU_PRESET.fr : {}), ...drop({ epochs: o.frEpochs, lr: o.frLr, pairing: o.pairing, seed: o.seed }) };
   console.log(`defending ${target.arch} with ${ds.splits.train.shape[0]} training images of ${ds.name} -> ${o.out}`);
   const r = defend(target, ds.splits.train, { outDir: o.out, targetDir: o.target, id, fr, stages, resume: o.resume, dataset: ds.name,
-    val: ds.splits.val, log: (l) => console.log(l) });
+    val: ds.splits.val, attackModel: o.attackModel ? loadClassifier(o.attackModel) : undefined, log: (l) => console.log(l) });
   const last = (h: Record<string, number>[]): Record<string, number | undefined> | undefined => (h.length ? h[h.length - 1] : undefined);
   const fmt = (v?: number) => (v === undefined ? "n/a" : `${(100 * v).toFixed(2)} %`);
   const idLast = last(r.idHistory);

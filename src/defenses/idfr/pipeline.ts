@@ -28,6 +28,8 @@ export interface DefendOptions {
   dataset?: string;
   /** Validation images for per-epoch clean/adversarial accuracy. */
   val?: ImageSet;
+  /** The attack model A(·) that makes the training AEs (default: the target itself). */
+  attackModel?: Classifier;
   log?: (line: string) => void;
 }
 
@@ -49,10 +51,12 @@ export function defend(target: Classifier, train: ImageSet, o: DefendOptions): D
   mkdirSync(o.outDir, { recursive: true });
   const recipe = { attack: idConfig.attack, eps: idConfig.trainEps, preset: idConfig.preset };
   let t = performance.now();
-  const adversarial = withFrozen(target, () => craftTrainingAdversarials(target, train, recipe, { cachePath: join(o.outDir, "train-aes.safetensors"), progress: o.progress }));
+  const maker = o.attackModel ?? target;
+  const aeRecipe = { ...recipe, ...(o.attackModel ? { attackModel: o.attackModel.arch } : {}) };
+  const adversarial = withFrozen(maker, () => craftTrainingAdversarials(maker, train, aeRecipe, { cachePath: join(o.outDir, "train-aes.safetensors"), progress: o.progress }));
   let val: ValidationSet | undefined;
   if (o.val) {
-    const valAdv = withFrozen(target, () => craftTrainingAdversarials(target, o.val!, recipe, { cachePath: join(o.outDir, "val-aes.safetensors"), progress: o.progress }));
+    const valAdv = withFrozen(maker, () => craftTrainingAdversarials(maker, o.val!, aeRecipe, { cachePath: join(o.outDir, "val-aes.safetensors"), progress: o.progress }));
     val = { clean: o.val, adversarial: valAdv };
   }
   seconds.aes = (performance.now() - t) / 1000;

@@ -16,6 +16,8 @@ export interface AdversarialRecipe {
   /** l_inf radii; sample i uses eps[i % eps.length]. */
   eps: number[];
   preset: PresetName;
+  /** Architecture of the attack model when it is not the target (recorded in the cache key). */
+  attackModel?: string;
 }
 
 /** Clean images as floats in [0, 1] for rows `indices` of `set` (NCHW). */
