@@ -18,8 +18,9 @@ describe("training a target classifier", () => {
     const dir = mkdtempSync(join(tmpdir(), "idfr-train-"));
     const { info, history } = await trainClassifier(small(), { train: digits.splits.train, val: digits.splits.test },
       { epochs: 3, batchSize: 64, workers: 0 }, { outDir: dir, progress: "none", dataset: "mnist" });
-    // Measured: 94-96 % test accuracy with these settings; the margin absorbs thread-count noise.
-    assert.ok(info.accuracy! > 0.9, `test accuracy ${info.accuracy}`);
+    console.log(`small-cnn on 1,500 digits, 3 epochs: test accuracy ${info.accuracy}`);
+    // Measured: 95.6 % on the 1,000 test digits (2 threads); the bound leaves room for other thread counts.
+    assert.ok(info.accuracy! > 0.92, `test accuracy ${info.accuracy}`);
     assert.equal(history.length, 3);
     assert.ok(history[2].loss < history[0].loss, "loss falls");
     const log = readFileSync(join(dir, "train-log.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
