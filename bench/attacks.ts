@@ -11,19 +11,14 @@
  * Environment: BENCH_WIDTH, BENCH_REPS, BENCH_BATCH, BENCH_THREADS (default: the engine's), BENCH_PYTHON,
  * BENCH_ONLY (comma-separated workload names).
  */
-import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { APGD } from "../src/attacks/apgd.js";
 import { BIM } from "../src/attacks/bim.js";
 import { getNumThreads, keep, manualSeed, nn, rand, randint, setNumThreads } from "../src/torch/index.js";
+import { median, PYTHON, Reference } from "./reference.js";
 
 const WIDTH = Number(process.env.BENCH_WIDTH ?? 0.25);
 const REPS = Number(process.env.BENCH_REPS ?? 3);
 const BATCH = Number(process.env.BENCH_BATCH ?? 128);
-const PYTHON = process.env.BENCH_PYTHON ?? "/usr/bin/python3";
 const EPS = 8 / 255;
 
 const CFG: (number | "M")[] = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"];
@@ -46,37 +41,6 @@ function vgg16(width: number): nn.Sequential {
   return net;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-/** The PyTorch process: started once, asked to run one workload per line. */
-class Reference {
-  private readonly lines: AsyncIterator<string>;
-  private constructor(private readonly proc: ReturnType<typeof spawn>) {
-    this.lines = createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
-  }
-  static async start(threads: number): Promise<Reference | null> {
-    if (!existsSync(PYTHON)) return null;
-    const script = join(dirname(fileURLToPath(import.meta.url)), "attacks_ref.py");
-    const proc = spawn(PYTHON, [script, String(threads), String(WIDTH), String(BATCH)], { stdio: ["pipe", "pipe", "inherit"] });
-    const ref = new Reference(proc);
-    const first = await ref.lines.next();
-    if (first.done || !String(first.value).startsWith("ready")) {
-      proc.kill();
-      return null;
-    }
-    console.log(`reference: PyTorch ${String(first.value).split(" ")[1]} via ${PYTHON}`);
-    return ref;
-  }
-  async run(name: string): Promise<number> {
-    this.proc.stdin!.write(`${name}\n`);
-    const line = await this.lines.next();
-    if (line.done) throw new Error("reference process ended early");
-    return Number(line.value);
-  }
-  stop(): void {
-    this.proc.stdin!.end();
-  }
-}
 
 async function main(): Promise<void> {
   if (process.env.BENCH_THREADS) setNumThreads(Number(process.env.BENCH_THREADS));
@@ -93,7 +57,7 @@ async function main(): Promise<void> {
   };
   const only = process.env.BENCH_ONLY?.split(",");
   const workloads = Object.fromEntries(Object.entries(all).filter(([name]) => !only || only.includes(name)));
-  const ref = await Reference.start(threads);
+  const ref = await Reference.start("attacks_ref.py", [String(threads), String(WIDTH), String(BATCH)]);
   if (!ref) console.log(`reference: not available (${PYTHON} with torch not found); TypeScript runs alone`);
   console.log(`VGG16 at width ${WIDTH} (first conv ${Math.round(64 * WIDTH)} channels), batch ${BATCH}, threads ${threads}, median of ${REPS} after 1 warm-up round`);
   const times: Record<string, { ts: number[]; ref: number[] }> = {};

@@ -5,55 +5,20 @@
  * (bench/engine_ref.py, with Debian's python3-torch when present), interleaved, and reports the
  * median of REPS runs after warm-up. Last line: one JSON object with ts_ms, ref_ms, ratio, gflops.
  */
-import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { createInterface } from "node:readline";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { getNumThreads, manualSeed } from "../src/torch/index.js";
 import { makeWorkloads, WORKLOAD_FLOPS } from "./engine-workloads.js";
+import { median, PYTHON, Reference } from "./reference.js";
 
 const REPS = Number(process.env.BENCH_REPS ?? 7);
 const WARMUP = 2;
 const PEAK_GFLOPS = 156; // 2 cores x AVX2 FMA: 2 x 16 FLOP/cycle x ~4.9 GHz boost is the order; see README
-const PYTHON = process.env.BENCH_PYTHON ?? "/usr/bin/python3";
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-class Reference {
-  private readonly lines: AsyncIterator<string>;
-  private constructor(private readonly proc: ReturnType<typeof spawn>) {
-    this.lines = createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
-  }
-  static async start(threads: number): Promise<Reference | null> {
-    const script = join(dirname(fileURLToPath(import.meta.url)), "engine_ref.py");
-    if (!existsSync(PYTHON)) return null;
-    const proc = spawn(PYTHON, [script, String(threads)], { stdio: ["pipe", "pipe", "inherit"] });
-    const ref = new Reference(proc);
-    const first = await ref.lines.next();
-    if (first.done || !String(first.value).startsWith("ready")) {
-      proc.kill();
-      return null;
-    }
-    console.log(`reference: PyTorch ${String(first.value).split(" ")[1]} via ${PYTHON}`);
-    return ref;
-  }
-  async run(name: string): Promise<number> {
-    this.proc.stdin!.write(`${name}\n`);
-    const line = await this.lines.next();
-    if (line.done) throw new Error("reference process ended early");
-    return Number(line.value);
-  }
-  stop(): void {
-    this.proc.stdin!.end();
-  }
-}
 
 async function main(): Promise<void> {
   manualSeed(0);
   const threads = getNumThreads();
   const workloads = makeWorkloads();
-  const ref = await Reference.start(threads);
+  const ref = await Reference.start("engine_ref.py", [String(threads)]);
   if (!ref) console.log(`reference: not available (${PYTHON} with torch not found); TypeScript runs alone`);
   const times: Record<string, { ts: number[]; ref: number[] }> = {};
   for (const name of Object.keys(workloads)) times[name] = { ts: [], ref: [] };

@@ -13,11 +13,16 @@ class Shortcut extends nn.Sequential {
   }
 }
 
-function addRelu(a: Tensor, b: Tensor): Tensor {
-  const sum = a.add(b);
-  const out = sum.relu();
+/** relu(body(x) + shortcut(x)), freeing the intermediates. */
+function residual(body: readonly nn.Module[], downsample: Shortcut | null, x: Tensor): Tensor {
+  const out = nn.runLayers(body, x);
+  const skip = downsample ? downsample.forward(x) : x;
+  const sum = out.add(skip);
+  out.dispose();
+  if (skip !== x) skip.dispose();
+  const y = sum.relu();
   sum.dispose();
-  return out;
+  return y;
 }
 
 class BasicBlock extends nn.Module {
@@ -38,12 +43,7 @@ class BasicBlock extends nn.Module {
     this.body = [this.conv1, this.bn1, new nn.ReLU(), this.conv2, this.bn2];
   }
   forward(x: Tensor): Tensor {
-    const out = nn.runLayers(this.body, x);
-    const skip = this.downsample ? this.downsample.forward(x) : x;
-    const y = addRelu(out, skip);
-    out.dispose();
-    if (skip !== x) skip.dispose();
-    return y;
+    return residual(this.body, this.downsample, x);
   }
 }
 
@@ -64,12 +64,7 @@ class Bottleneck extends nn.Module {
     this.downsample = stride !== 1 || inC !== outC ? this.registerModule("downsample", new Shortcut(inC, outC, stride)) : null;
   }
   forward(x: Tensor): Tensor {
-    const out = nn.runLayers(this.body, x);
-    const skip = this.downsample ? this.downsample.forward(x) : x;
-    const y = addRelu(out, skip);
-    out.dispose();
-    if (skip !== x) skip.dispose();
-    return y;
+    return residual(this.body, this.downsample, x);
   }
 }
 
