@@ -4,6 +4,7 @@ import { basename, extname, join } from "node:path";
 import type { Command } from "commander";
 import sharp from "sharp";
 import { loadDefense } from "../defenses/idfr/index.js";
+import { loadClassifier } from "../models/io.js";
 import { noGrad, tensor, tidy, F, type Tensor } from "../torch/index.js";
 
 /** Decodes an image file to [C, H, W] floats in [0, 1]: resized (cover) and centre-cropped to H x W. */
@@ -37,10 +38,11 @@ export function registerClassifyCommand(program: Command): void {
     .command("classify")
     .description("classify PNG/JPEG images with and without an IDFR defense")
     .requiredOption("--defense <dir>", "defense folder (from idfr defend)")
+    .option("--target <dir>", "target model folder (default: the one recorded in defense.json)")
     .option("--save-denoised <dir>", "write the ID's output for each image as PNG into this folder")
     .argument("<images...>", "image files")
-    .action(async (images: string[], o: { defense: string; saveDenoised?: string }) => {
-      const defense = loadDefense(o.defense);
+    .action(async (images: string[], o: { defense: string; target?: string; saveDenoised?: string }) => {
+      const defense = loadDefense(o.defense, o.target ? loadClassifier(o.target) : undefined);
       const target = defense.target;
       const classes = (target as { info?: { classes?: string[] } }).info?.classes ?? [];
       const name = (k: number) => classes[k] ?? String(k);

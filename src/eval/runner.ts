@@ -167,7 +167,7 @@ export async function runExperiment(config: ExperimentConfig, o: RunOptions): Pr
       const ds = await getDataset();
       const train = limitSet(limitSet(ds.splits.train, config.dataset.trainImages, config.seed), config.idfr.trainImages, config.seed);
       if (!done) log(`training IDFR for ${target.arch} on ${train.shape[0]} images -> ${dir}`);
-      const r = defend(target, train, { outDir: dir, id: { ...config.idfr.id, seed: config.idfr.id.seed ?? config.seed },
+      const r = defend(target, train, { outDir: dir, targetDir: cache.dir("model", targetKeys[i]), id: { ...config.idfr.id, seed: config.idfr.id.seed ?? config.seed },
         fr: { ...config.idfr.fr, seed: config.idfr.fr.seed ?? config.seed }, resume: true, progress: o.progress, dataset: ds.name, val: ds.splits.val ? limitSet(ds.splits.val, 500, config.seed) : undefined, log });
       if (!done) stats.defensesTrained += 1;
       const full: IdfrDefense = r.defense;
