@@ -2,11 +2,11 @@
  * Experiment configs (JSON), validated with zod: the dataset, target and surrogate models, the
  * defenses, attacks, radii and threat models of one result matrix. Errors name the bad key.
  */
-import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { ATTACK_NAMES, PRESET_NAMES } from "../attacks/presets.js";
 import { DATASET_NAMES } from "../data/datasets.js";
 import { ARCHITECTURES } from "../models/registry.js";
+import { readJsonFile } from "../util/json-file.js";
 
 /** A radius: a number in [0, 1] or a string such as "8/255". */
 const Radius = z.union([z.number(), z.string()]).transform((v, ctx) => {
@@ -94,17 +94,5 @@ export function parseExperiment(input: unknown, source = "config"): ExperimentCo
 }
 
 export function readExperiment(path: string): ExperimentConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (err) {
-    throw new Error(`${path}: cannot read the config (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`${path}: not valid JSON (${(err as Error).message})`);
-  }
-  return parseExperiment(data, path);
+  return parseExperiment(readJsonFile(path, "the config"), path);
 }

@@ -2,10 +2,11 @@
  * A trained classifier on disk: a folder with `model.safetensors` (PyTorch state-dict keys) and
  * `model.json` (architecture, width, normalisation, dataset, classes, accuracy, seed).
  */
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { loadSafetensors, saveSafetensors } from "../torch/index.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
+import { readJsonFile } from "../util/json-file.js";
 import type { Classifier } from "./classifier.js";
 import { createClassifier } from "./registry.js";
 import type { SplitClassifier } from "./split.js";
@@ -52,12 +53,7 @@ export function saveClassifier(dir: string, model: SplitClassifier, extra: Parti
 export function readModelInfo(dir: string): ModelInfo {
   const path = join(dir, "model.json");
   if (!existsSync(path)) throw new Error(`${dir}: not a model folder (no model.json); train one with \`idfr train-model\``);
-  let info: ModelInfo;
-  try {
-    info = JSON.parse(readFileSync(path, "utf8"));
-  } catch (err) {
-    throw new Error(`${path}: not valid JSON (${(err as Error).message})`);
-  }
+  const info = readJsonFile(path, "the model description") as ModelInfo;
   for (const key of ["arch", "numClasses", "inputShape"] as const) {
     if (info[key] === undefined) throw new Error(`${path}: missing "${key}"`);
   }

@@ -3,12 +3,13 @@
  * is the "ID" ablation of Table 5. Deterministic and differentiable end to end, so its adaptive
  * test is plain gradient attacks through `attackForward`.
  */
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import type { Classifier } from "../../models/classifier.js";
 import { loadClassifier } from "../../models/io.js";
 import { loadSafetensors, noGrad, saveSafetensors, type Tensor } from "../../torch/index.js";
 import { writeFileAtomic } from "../../util/atomic-write.js";
+import { readJsonFile } from "../../util/json-file.js";
 import type { Defense } from "../defense.js";
 import type { FrConfig, IdConfig } from "./config.js";
 import { InputDenoiser } from "./denoiser.js";
@@ -103,12 +104,7 @@ export function saveDefense(dir: string, defense: IdfrDefense, options: { target
 export function readDefenseManifest(dir: string): DefenseManifest {
   const path = join(dir, "defense.json");
   if (!existsSync(path)) throw new Error(`${dir}: not a defense folder (no defense.json); make one with \`idfr defend\``);
-  let m: DefenseManifest;
-  try {
-    m = JSON.parse(readFileSync(path, "utf8"));
-  } catch (err) {
-    throw new Error(`${path}: not valid JSON (${(err as Error).message})`);
-  }
+  const m = readJsonFile(path, "the defense description") as DefenseManifest;
   if (m.format !== "idfr-defense") throw new Error(`${path}: "format" must be "idfr-defense", got ${JSON.stringify(m.format)}`);
   return m;
 }

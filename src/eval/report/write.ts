@@ -1,6 +1,7 @@
 /** Reads a results folder and writes report.md and report.html. */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { readJsonFile } from "../../util/json-file.js";
 import { validateResults, type ResultRecord } from "../results.js";
 import { epsCharts, renderSvg, summarySpec } from "./charts.js";
 import { renderHtml } from "./html.js";
@@ -20,19 +21,7 @@ export interface WrittenReport {
 /** Parses and validates `<dir>/results.json`. */
 export function readResults(dir: string): ResultRecord[] {
   const file = join(dir, "results.json");
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (err) {
-    throw new Error(`${file}: cannot read the results (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`${file}: not valid JSON (${(err as Error).message})`);
-  }
-  return validateResults(data, file);
+  return validateResults(readJsonFile(file, "the results"), file);
 }
 
 /** The HTML page for `records`, with image grids when `samples` are given (see {@link loadSampleGrid}). */
