@@ -9,8 +9,8 @@
  * 3. Prefetch: a consumer that blocks synchronously (as a training step does) for STEP_MS per
  *    batch; how long it then waits for each next batch (0 means the worker kept ahead).
  *
- * The goal: at least 20x what an ID training step consumes (32 images per ~1.5 s, ~20 img/s),
- * i.e. >= 400 img/s. Last line: one JSON object with the numbers.
+ * The goal: at least 20x what an ID training step consumes. `npm run bench:engine` measures that
+ * step at about 0.37 s per batch of 32 on 2 cores (~86 img/s), so the bar is 20 x 86 = 1,730 img/s. Last line: one JSON object with the numbers.
  */
 import { randomFillSync } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -26,7 +26,7 @@ const CIFAR_IMAGES = 50_000;
 const BATCH = 32;
 const STEP_MS = Number(process.env.BENCH_STEP_MS ?? 20);
 const STEP_BATCHES = 100;
-const TARGET = 400;
+const TARGET = 1730;
 
 const seconds = (t0: number): number => (performance.now() - t0) / 1000;
 const round = (x: number, digits = 3): number => Number(x.toFixed(digits));
@@ -116,7 +116,7 @@ try {
     [`augmented loader, batch ${BATCH}, 1 worker`, `${Math.round(viaWorker).toLocaleString("en-US")} img/s`],
     [`augmented loader, batch ${BATCH}, 1 worker, + tensors`, withTensors === null ? "skipped" : `${Math.round(withTensors).toLocaleString("en-US")} img/s`],
     [`wait per batch behind a ${STEP_MS} ms step (build: ${buildMs.toFixed(2)} ms)`, `${waitMs.toFixed(3)} ms`],
-    ["goal (20x an ID step's ~20 img/s)", `>= ${TARGET} img/s`],
+    ["goal (20x an ID step's ~86 img/s)", `>= ${TARGET} img/s`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
