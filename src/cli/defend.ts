@@ -16,6 +16,7 @@ interface DefendCliOptions {
   idLr?: number;
   width?: number;
   idLoss?: "ce" | "feature-l1";
+  idVariant?: "paper" | "reference-code";
   sigma?: number;
   rounds?: number;
   attack?: string;
@@ -46,6 +47,7 @@ function addOptions(cmd: Command, stages: "id" | "fr" | "both"): Command {
       .option("--id-lr <x>", "ID Adam learning rate (paper: 0.01)", positiveNumber)
       .option("--width <x>", "ID width multiplier (1 = Table 6)", positiveNumber)
       .addOption(new Option("--id-loss <name>", "ID loss").choices(["ce", "feature-l1"]))
+      .addOption(new Option("--id-variant <name>", "ID architecture: Table 6, or the authors' code").choices(["paper", "reference-code"]))
       .option("--sigma <x>", "std of the Gaussian augmentation", nonNegativeNumber)
       .option("--rounds <n>", "Gaussian augmentation rounds", nonNegativeInt)
       .addOption(new Option("--attack <name>", "attack making the training AEs").choices(["fgsm", "bim", "pgd", "cw"]))
@@ -67,7 +69,7 @@ async function run(o: DefendCliOptions, stages: "id" | "fr" | "both"): Promise<v
   const target = loadClassifier(o.target);
   const ds = await loadDataset(o.data, { root: o.root, limit: o.limit });
   const drop = <T extends object>(v: T) => Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined)) as Partial<T>;
-  const id: Partial<IdConfig> = { ...(o.cpu ? CPU_PRESET.id : {}), ...drop({ epochs: o.idEpochs, lr: o.idLr, width: o.width, idLoss: o.idLoss,
+  const id: Partial<IdConfig> = { ...(o.cpu ? CPU_PRESET.id : {}), ...drop({ epochs: o.idEpochs, lr: o.idLr, width: o.width, variant: o.idVariant, idLoss: o.idLoss,
     sigma: o.sigma, gaussianRounds: o.rounds, attack: o.attack as IdConfig["attack"], trainEps: o.trainEps, preset: o.preset, batchSize: o.batchSize, seed: o.seed }) };
   const fr: Partial<FrConfig> = { ...(o.cpu ? CPU_PRESET.fr : {}), ...drop({ epochs: o.frEpochs, lr: o.frLr, pairing: o.pairing, seed: o.seed }) };
   console.log(`defending ${target.arch} with ${ds.splits.train.shape[0]} training images of ${ds.name} -> ${o.out}`);

@@ -32,7 +32,7 @@ export type ModelSpec = z.output<typeof ModelSpecSchema>;
 
 const IdSchema = z.strictObject({
   epochs: z.number().int().positive(), lr: z.number().positive(), batchSize: z.number().int().positive(), width: z.number().positive(),
-  idLoss: z.enum(["ce", "feature-l1"]), gaussianRounds: z.number().int().nonnegative(), sigma: z.number().nonnegative(),
+  variant: z.enum(["paper", "reference-code"]), idLoss: z.enum(["ce", "feature-l1"]), gaussianRounds: z.number().int().nonnegative(), sigma: z.number().nonnegative(),
   attack: z.enum(ATTACK_NAMES), trainEps: z.array(Radius).min(1), preset: z.enum(PRESET_NAMES), seed: z.number().int().nonnegative(),
 }).partial();
 

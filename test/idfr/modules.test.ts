@@ -39,6 +39,22 @@ describe("input denoiser (Table 6)", () => {
     const g = gradOf((x) => id.eval().forward(x).sum(), rand([1, 3, 16, 16]).mul(0.5).add(0.25));
     assert.ok(values(g).some((v) => v !== 0));
   });
+  it("the authors' code variant: a BN+ReLU last layer lets the residual only brighten pixels", () => {
+    manualSeed(0);
+    const code = new InputDenoiser({ channels: 1, variant: "reference-code", zeroInitResidual: false }).eval();
+    tidy(() => noGrad(() => {
+      const x = rand([2, 1, 20, 20]).mul(0.5);
+      const out = values(code.forward(x));
+      const inp = values(x);
+      assert.ok(out.every((v, i) => v >= inp[i] - 1e-7), "never darker than the input");
+    }));
+    const zero = new InputDenoiser({ channels: 1, variant: "reference-code" });
+    tidy(() => noGrad(() => {
+      const x = rand([1, 1, 12, 12]);
+      assert.deepEqual(values(zero.forward(x)), values(x));
+    }));
+    assert.throws(() => new InputDenoiser({ channels: 1, variant: "other" as never }), /variant must be "paper" or "reference-code"/);
+  });
   it("rejects images with the wrong channel count", () => {
     assert.throws(() => new InputDenoiser({ channels: 1 }).forward(rand([1, 3, 8, 8])), /expected images \[N, 1, H, W\]/);
   });

@@ -4,6 +4,7 @@
  * work so a defense trains in minutes on a laptop-class CPU.
  */
 import type { AttackName, PresetName } from "../../attacks/index.js";
+import type { DenoiserVariant } from "./denoiser.js";
 import type { FrPairing } from "./pairing.js";
 
 export interface IdConfig {
@@ -14,6 +15,8 @@ export interface IdConfig {
   batchSize: number;
   /** Width multiplier of the U-Net (1 = Table 6). */
   width: number;
+  /** "paper" (Table 6) or "reference-code" (the authors' code: BN+ReLU last layer, layer-1 skip). */
+  variant: DenoiserVariant;
   /** "ce": CE through the frozen target (Eq. 3, default); "feature-l1": L1 between embeddings of ID(x') and x (the authors' code). */
   idLoss: "ce" | "feature-l1";
   /** Rounds of Gaussian-augmented clean copies per epoch (paper: "multi-round"; our default 1). */
@@ -42,7 +45,7 @@ export interface FrConfig {
 }
 
 export const PAPER_ID_CONFIG: IdConfig = {
-  epochs: 100, lr: 0.01, batchSize: 64, width: 1, idLoss: "ce", gaussianRounds: 1, sigma: 0.1,
+  epochs: 100, lr: 0.01, batchSize: 64, width: 1, variant: "paper", idLoss: "ce", gaussianRounds: 1, sigma: 0.1,
   attack: "bim", trainEps: [4 / 255, 8 / 255, 16 / 255], preset: "paper", seed: 0,
 };
 
@@ -65,6 +68,7 @@ export function checkIdConfig(c: IdConfig): void {
   if (!(c.lr > 0)) throw new RangeError(`id.lr: expected a positive number, got ${c.lr}`);
   if (!(c.width > 0)) throw new RangeError(`id.width: expected a positive number, got ${c.width}`);
   if (!(c.sigma >= 0)) throw new RangeError(`id.sigma: expected a non-negative number, got ${c.sigma}`);
+  if (c.variant !== "paper" && c.variant !== "reference-code") throw new TypeError(`id.variant: expected "paper" or "reference-code", got ${JSON.stringify(c.variant)}`);
   if (c.idLoss !== "ce" && c.idLoss !== "feature-l1") throw new TypeError(`id.idLoss: expected "ce" or "feature-l1", got ${JSON.stringify(c.idLoss)}`);
   if (!Array.isArray(c.trainEps) || c.trainEps.length === 0 || c.trainEps.some((e) => !(e >= 0 && e <= 1))) {
     throw new RangeError(`id.trainEps: expected a non-empty list of radii in [0, 1], got ${JSON.stringify(c.trainEps)}`);

@@ -12,7 +12,7 @@ import { writeFileAtomic } from "../../util/atomic-write.js";
 import { readJsonFile } from "../../util/json-file.js";
 import type { Defense } from "../defense.js";
 import type { FrConfig, IdConfig } from "./config.js";
-import { InputDenoiser } from "./denoiser.js";
+import { InputDenoiser, type DenoiserVariant } from "./denoiser.js";
 import { FeatureRestorer } from "./restorer.js";
 
 /** What defense.json records. */
@@ -21,7 +21,7 @@ export interface DefenseManifest {
   version: 1;
   /** The target it was trained for; `dir` is relative to the defense folder when it was saved with one. */
   target: { arch: string; embeddingDim: number; numClasses: number; inputShape: [number, number, number]; dir?: string };
-  denoiser: { channels: number; width: number };
+  denoiser: { channels: number; width: number; variant?: DenoiserVariant };
   restorer: { embeddingDim: number } | null;
   training?: { id?: Partial<IdConfig>; fr?: Partial<FrConfig>; dataset?: string; trainImages?: number };
 }
@@ -91,7 +91,7 @@ export function saveDefense(dir: string, defense: IdfrDefense, options: { target
     format: "idfr-defense", version: 1,
     target: { arch: t.arch, embeddingDim: t.embeddingDim, numClasses: t.numClasses, inputShape: [...t.inputShape],
       ...(options.targetDir ? { dir: relative(resolve(dir), resolve(options.targetDir)) || "." } : {}) },
-    denoiser: { channels: defense.denoiser.channels, width: defense.denoiser.width },
+    denoiser: { channels: defense.denoiser.channels, width: defense.denoiser.width, variant: defense.denoiser.variant },
     restorer: defense.restorer ? { embeddingDim: defense.restorer.embeddingDim } : null,
     training: options.training,
   };
@@ -139,7 +139,7 @@ export function loadDefense(dir: string, target?: Classifier): IdfrDefense {
   if (model.numClasses !== want.numClasses) mismatch.push(`${model.numClasses} classes (expected ${want.numClasses})`);
   if (model.inputShape.join("x") !== want.inputShape.join("x")) mismatch.push(`input ${model.inputShape.join("x")} (expected ${want.inputShape.join("x")})`);
   if (mismatch.length) throw new Error(`the defense in ${dir} was trained for another target: the given target has ${mismatch.join(", ")}`);
-  const denoiser = new InputDenoiser({ channels: m.denoiser.channels, width: m.denoiser.width, zeroInitResidual: false });
+  const denoiser = new InputDenoiser({ channels: m.denoiser.channels, width: m.denoiser.width, variant: m.denoiser.variant ?? "paper", zeroInitResidual: false });
   loadInto(denoiser, join(dir, "id.safetensors"));
   let restorer: FeatureRestorer | null = null;
   if (m.restorer) {

@@ -14,7 +14,15 @@ export interface DenoiserOptions {
   width?: number;
   /** Start as the identity: the last conv's weights and bias are zero. Default true. */
   zeroInitResidual?: boolean;
+  /**
+   * "paper" (default): Table 6 as written, last conv linear, layer 8 joins layer 2.
+   * "reference-code": as the authors' PyTorch code has it, the last layer is conv+BN+ReLU (so the
+   * residual can only brighten pixels) and layer 8 joins layer 1.
+   */
+  variant?: DenoiserVariant;
 }
+
+export type DenoiserVariant = "paper" | "reference-code";
 
 class ConvBnRelu extends nn.Module {
   readonly conv: nn.Conv2d;
@@ -55,7 +63,8 @@ export class InputDenoiser extends nn.Module {
   readonly l6: ConvBnRelu;
   readonly l7: ConvBnRelu;
   readonly l8: ConvBnRelu;
-  readonly l9: nn.Conv2d;
+  readonly l9: nn.Conv2d | ConvBnRelu;
+  readonly variant: DenoiserVariant;
 
   constructor(options: DenoiserOptions) {
     super();
@@ -74,11 +83,17 @@ export class InputDenoiser extends nn.Module {
     this.l6 = this.registerModule("l6", new ConvBnRelu(w(64) + w(128), w(192)));
     this.l7 = this.registerModule("l7", new ConvBnRelu(w(192), w(64)));
     this.l8 = this.registerModule("l8", new ConvBnRelu(w(32) + w(64), w(96)));
-    this.l9 = this.registerModule("l9", new nn.Conv2d(w(96), c, 3, { padding: 1 }));
+    this.variant = options.variant ?? "paper";
+    if (this.variant !== "paper" && this.variant !== "reference-code") {
+      throw new TypeError(`InputDenoiser: variant must be "paper" or "reference-code", got ${JSON.stringify(this.variant)}`);
+    }
+    this.l9 = this.registerModule("l9", this.variant === "paper" ? new nn.Conv2d(w(96), c, 3, { padding: 1 }) : new ConvBnRelu(w(96), c));
     if (options.zeroInitResidual ?? true) {
+      // A zero last conv makes the residual zero (through BN+ReLU too), so training starts at the identity.
+      const last = this.l9 instanceof nn.Conv2d ? this.l9 : this.l9.conv;
       noGrad(() => {
-        this.l9.weight.zero_();
-        this.l9.bias?.zero_();
+        last.weight.zero_();
+        last.bias?.zero_();
       });
     }
   }
@@ -95,11 +110,15 @@ export class InputDenoiser extends nn.Module {
       input.dispose();
       return out;
     };
-    const h2 = step(this.l2, this.l1.forward(x));
+    const h1 = this.l1.forward(x);
+    const h2 = this.l2.forward(h1);
     const h3 = this.l3.forward(h2);
+    // Layer 8's skip: layer 2 (the paper) or layer 1 (the authors' code); the other is freed now.
+    const skip = this.variant === "paper" ? h2 : h1;
+    (skip === h2 ? h1 : h2).dispose();
     const h5 = step(this.l5, this.l4.forward(h3));
     const h7 = step(this.l7, step(this.l6, joinSkip(h3, h5)));
-    return step(this.l9, step(this.l8, joinSkip(h2, h7)));
+    return step(this.l9, step(this.l8, joinSkip(skip, h7)));
   }
 
   /** ID(x) = clamp(x + net(x), 0, 1). */

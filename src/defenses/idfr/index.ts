@@ -1,4 +1,4 @@
-export { InputDenoiser, type DenoiserOptions } from "./denoiser.js";
+export { InputDenoiser, type DenoiserOptions, type DenoiserVariant } from "./denoiser.js";
 export { FeatureRestorer, FR_HIDDEN } from "./restorer.js";
 export { makePairs, type FrPairing, type Pairs, type PairingInput } from "./pairing.js";
 export { PAPER_ID_CONFIG, PAPER_FR_CONFIG, CPU_PRESET, type IdConfig, type FrConfig } from "./config.js";

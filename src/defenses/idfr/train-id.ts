@@ -49,7 +49,7 @@ export function trainDenoiser(target: Classifier, train: ImageSet, adversarial: 
   { denoiser: InputDenoiser; history: LoopRecord[] } {
   checkIdConfig(config);
   manualSeed(config.seed);
-  const denoiser = new InputDenoiser({ channels: target.inputShape[0], width: config.width });
+  const denoiser = new InputDenoiser({ channels: target.inputShape[0], width: config.width, variant: config.variant });
   const data = new AugmentedSet(train, adversarial, config.gaussianRounds, config.sigma);
   const adam = new optim.Adam(denoiser.parameters(), { lr: config.lr });
   const steps = Math.ceil(data.size / config.batchSize);
