@@ -9,11 +9,11 @@ usage: attacks_ref.py THREADS WIDTH BATCH
 """
 import math
 import sys
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from reference_loop import serve
 
 THREADS = int(sys.argv[1]) if len(sys.argv) > 1 else 2
 WIDTH = float(sys.argv[2]) if len(sys.argv) > 2 else 0.25
@@ -127,11 +127,4 @@ def apgd100(steps=100, rho=0.75, alpha=0.75):
 
 WORKLOADS = {"bim20": bim20, "apgd100": apgd100}
 
-print("ready", torch.__version__, torch.get_num_threads(), flush=True)
-for line in sys.stdin:
-    name = line.strip()
-    if not name:
-        continue
-    start = time.perf_counter()
-    WORKLOADS[name]()
-    print(f"{(time.perf_counter() - start) * 1000:.3f}", flush=True)
+serve(WORKLOADS)

@@ -4,11 +4,11 @@ Reads workload names on stdin, one per line, runs each once and prints the milli
 TypeScript side can interleave its runs with these in one session.
 """
 import sys
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from reference_loop import serve
 
 torch.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else 2)
 torch.manual_seed(0)
@@ -82,11 +82,4 @@ def bim20():
 
 WORKLOADS = {"id_train_step": id_train_step, "defended_forward": defended_forward, "bim20": bim20}
 
-print("ready", torch.__version__, torch.get_num_threads(), flush=True)
-for line in sys.stdin:
-    name = line.strip()
-    if not name:
-        continue
-    start = time.perf_counter()
-    WORKLOADS[name]()
-    print(f"{(time.perf_counter() - start) * 1000:.3f}", flush=True)
+serve(WORKLOADS)

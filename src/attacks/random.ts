@@ -3,17 +3,8 @@
  * engine's generator seeded with a hash of (seed, sample id, stream). A sample attacked alone with
  * the same seed and id therefore starts from the same point as its row in any batch.
  */
+import { fmix32 as mix } from "../data/random.js";
 import { cat, manualSeed, rand, randn, tidy, type Tensor } from "../torch/index.js";
-
-/** 32-bit finaliser of MurmurHash3: spreads nearby ids over the seed space. */
-function mix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 /** The engine seed of one sample's draws: a hash of the attack seed, the sample id and a stream number. */
 export function sampleSeed(seed: number, sampleId: number, stream = 0): number {

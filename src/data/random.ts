@@ -105,7 +105,8 @@ export function deriveSeed(seed: number, ...path: number[]): number {
   return fmix32(h ^ path.length);
 }
 
-function fmix32(x: number): number {
+/** MurmurHash3's 32-bit finaliser: a bijective mix that spreads nearby inputs apart. */
+export function fmix32(x: number): number {
   x ^= x >>> 16;
   x = Math.imul(x, 0x85ebca6b);
   x ^= x >>> 13;

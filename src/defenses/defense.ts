@@ -2,7 +2,7 @@
  * The interface every defense implements (IDFR and each baseline), so that evaluation and the
  * three threat models treat them alike.
  */
-import type { Tensor } from "../torch/index.js";
+import { tidy, type Tensor } from "../torch/index.js";
 import type { Classifier } from "../models/classifier.js";
 
 export interface Defense {
@@ -23,4 +23,9 @@ export interface Defense {
    * exact where the defense is differentiable, BPDA (identity gradient) through steps that are not.
    */
   attackForward(x: Tensor): Tensor;
+}
+
+/** Predicted classes from a defense's logits: what every `classify` is. */
+export function classifyByLogits(defense: Pick<Defense, "logits">, x: Tensor): Tensor {
+  return tidy(() => defense.logits(x).argmax(1));
 }

@@ -6,7 +6,7 @@
  */
 import type { Classifier } from "../models/classifier.js";
 import { noGrad, type Tensor } from "../torch/index.js";
-import type { Defense } from "./defense.js";
+import { classifyByLogits, type Defense } from "./defense.js";
 
 export class FastAtDefense implements Defense {
   readonly name = "fast-at";
@@ -24,9 +24,6 @@ export class FastAtDefense implements Defense {
     return noGrad(() => this.attackForward(x));
   }
   classify(x: Tensor): Tensor {
-    const l = this.logits(x);
-    const out = l.argmax(1);
-    l.dispose();
-    return out;
+    return classifyByLogits(this, x);
   }
 }

@@ -1,7 +1,7 @@
 /** The "No defense" row: the target classifier as it is. */
 import type { Classifier } from "../models/classifier.js";
 import { noGrad, type Tensor } from "../torch/index.js";
-import type { Defense } from "./defense.js";
+import { classifyByLogits, type Defense } from "./defense.js";
 
 export class NoDefense implements Defense {
   readonly name = "none";
@@ -14,10 +14,7 @@ export class NoDefense implements Defense {
     return noGrad(() => this.target.eval().forward(x));
   }
   classify(x: Tensor): Tensor {
-    const logits = this.logits(x);
-    const out = logits.argmax(1);
-    logits.dispose();
-    return out;
+    return classifyByLogits(this, x);
   }
   attackForward(x: Tensor): Tensor {
     return this.target.forward(x);

@@ -14,15 +14,16 @@ import { imageSize, type ImageSet } from "../data/types.js";
 import { createBaseline, isBaselineName } from "../defenses/baselines/registry.js";
 import type { Defense } from "../defenses/defense.js";
 import { FastAtDefense } from "../defenses/fast-at.js";
-import { defend, type IdfrDefense } from "../defenses/idfr/index.js";
+import { attackImages, defend, type IdfrDefense } from "../defenses/idfr/index.js";
 import { NoDefense } from "../defenses/none.js";
 import { loadClassifier } from "../models/io.js";
 import { createClassifier, NORMALIZATION } from "../models/registry.js";
 import type { SplitClassifier } from "../models/split.js";
 import { trainClassifier } from "../models/train.js";
 import type { Classifier } from "../models/classifier.js";
-import { cleanFloats, labelTensor } from "../defenses/idfr/training-data.js";
-import { loadSafetensors, manualSeed, noGrad, saveSafetensors, tensor, tidy } from "../torch/index.js";
+import { cleanFloats } from "../data/tensors.js";
+import { countCorrect } from "../models/evaluate.js";
+import { loadSafetensors, manualSeed, saveSafetensors, tensor, tidy } from "../torch/index.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import { Progress } from "../util/progress.js";
 import { ArtifactCache, specHash } from "./cache.js";
@@ -204,16 +205,8 @@ export async function runExperiment(config: ExperimentConfig, o: RunOptions): Pr
       : src.threat === "whitebox" ? await getTarget(cell.targetIndex)
       : attackedModel({ kind: "adaptive", eotSamples: src.eot }, await getDefense(cell.defenseName, cell.targetIndex));
     const attack = makeAttack(src.attack as AttackName, model, { eps: src.eps, preset: src.preset });
-    const size = imageSize(set.shape);
-    const out = new Float32Array(set.shape[0] * size);
-    for (let start = 0; start < set.shape[0]; start += 128) {
-      const idx = Array.from({ length: Math.min(128, set.shape[0] - start) }, (_, k) => start + k);
-      const adv = tidy(() => {
-        const x = tensor(cleanFloats(set, idx), [idx.length, ...set.shape.slice(1)]);
-        return attack.run(x, labelTensor(set, idx), { sampleIds: idx }).adversarial.toTypedArray() as Float32Array;
-      });
-      out.set(adv, start * size);
-    }
+    const out = new Float32Array(set.shape[0] * imageSize(set.shape));
+    attackImages(attack, set, Array.from({ length: set.shape[0] }, (_, i) => i), out);
     const t = tensor(out, set.shape);
     saveSafetensors(path, { adversarial: t }, { threat: src.threat, attack: src.attack, eps: String(src.eps), preset: src.preset });
     t.dispose();
@@ -239,17 +232,7 @@ export async function runExperiment(config: ExperimentConfig, o: RunOptions): Pr
       const defense = await getDefense(cell.defenseName, cell.targetIndex);
       const set = await getEvalSet();
       const ae = cell.ae ? await getAEs(cell) : null;
-      const images = ae ? ae.data : null;
-      const size = imageSize(set.shape);
-      let correct = 0;
-      for (let start = 0; start < set.shape[0]; start += 256) {
-        const idx = Array.from({ length: Math.min(256, set.shape[0] - start) }, (_, j) => start + j);
-        correct += tidy(() => noGrad(() => {
-          const data = images ? images.subarray(start * size, (start + idx.length) * size) : cleanFloats(set, idx);
-          const x = tensor(data, [idx.length, ...set.shape.slice(1)]);
-          return defense.classify(x).eq(labelTensor(set, idx)).sum().item();
-        }));
-      }
+      const correct = countCorrect((x) => defense.logits(x), set, ae ? ae.data : null);
       const n = set.shape[0];
       const record: ResultRecord = { ...cell.record, n, accuracy: correct / n, ci95: wilson95(correct, n), seconds: (performance.now() - t0) / 1000 };
       cache.writeCell(cell.key, record);

@@ -7,7 +7,7 @@ import { makeAttack } from "../../src/attacks/index.js";
 import { loadDataset } from "../../src/data/datasets.js";
 import { DEBIAN_FASHION_MNIST_DIR } from "../../src/data/embedded.js";
 import { limitSet } from "../../src/data/splits.js";
-import { cleanFloats, labelTensor } from "../../src/defenses/idfr/training-data.js";
+import { cleanFloats, labelTensor } from "../../src/data/tensors.js";
 import { createClassifier, defend, loadDefense, manualSeed, noGrad, NoDefense, rand, saveClassifier, tensor, tidy, trainClassifier, type Defense } from "../../src/index.js";
 import { values } from "../helpers.js";
 

@@ -73,7 +73,8 @@ describe("safetensors", () => {
     assert.throws(() => loadSafetensors(join(dir, "missing.st")), /missing\.st.*ENOENT/);
     assert.throws(() => decodeSafetensors(Buffer.concat([good, Buffer.alloc(4)])), /data section has 16 bytes but the tensors cover 12/);
   });
-  it("does not leave files behind on success", () => {
+  it("leaves only the finished files behind: no temp file from any save", () => {
     assert.ok(existsSync(join(dir, "all.safetensors")));
+    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith(".")), []);
   });
 });

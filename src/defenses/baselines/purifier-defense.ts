@@ -6,7 +6,7 @@
  */
 import type { Classifier } from "../../models/classifier.js";
 import { noGrad, tidy, type Tensor } from "../../torch/index.js";
-import type { Defense } from "../defense.js";
+import { classifyByLogits, type Defense } from "../defense.js";
 
 /** Throws unless `x` is an NCHW float batch whose channel count the purifier can handle. */
 export function checkImages(x: Tensor, what: string): void {
@@ -40,7 +40,7 @@ export abstract class PurifierDefense implements Defense {
 
   /** Predicted classes (int64 [N]). */
   classify(x: Tensor): Tensor {
-    return tidy(() => this.logits(x).argmax(1));
+    return classifyByLogits(this, x);
   }
 
   /**

@@ -10,7 +10,7 @@ import { loadClassifier } from "../../models/io.js";
 import { loadSafetensors, noGrad, saveSafetensors, type Tensor } from "../../torch/index.js";
 import { writeFileAtomic } from "../../util/atomic-write.js";
 import { readJsonFile } from "../../util/json-file.js";
-import type { Defense } from "../defense.js";
+import { classifyByLogits, type Defense } from "../defense.js";
 import type { FrConfig, IdConfig } from "./config.js";
 import { InputDenoiser, type DenoiserVariant } from "./denoiser.js";
 import { FeatureRestorer } from "./restorer.js";
@@ -73,10 +73,7 @@ export class IdfrDefense implements Defense {
   }
 
   classify(x: Tensor): Tensor {
-    const logits = this.logits(x);
-    const out = logits.argmax(1);
-    logits.dispose();
-    return out;
+    return classifyByLogits(this, x);
   }
 }
 

@@ -2,8 +2,8 @@ export { InputDenoiser, type DenoiserOptions, type DenoiserVariant } from "./den
 export { FeatureRestorer, FR_HIDDEN } from "./restorer.js";
 export { makePairs, type FrPairing, type Pairs, type PairingInput } from "./pairing.js";
 export { PAPER_ID_CONFIG, PAPER_FR_CONFIG, CPU_PRESET, type IdConfig, type FrConfig } from "./config.js";
-export { craftTrainingAdversarials, AugmentedSet, type AdversarialRecipe } from "./training-data.js";
-export { trainDenoiser, accuracyOnFloats, type ValidationSet } from "./train-id.js";
+export { craftTrainingAdversarials, attackImages, AugmentedSet, type AdversarialRecipe } from "./training-data.js";
+export { trainDenoiser, type ValidationSet } from "./train-id.js";
 export { trainRestorer, embedRows, type EmbeddedSet } from "./train-fr.js";
 export { IdfrDefense, saveDefense, loadDefense, readDefenseManifest, type DefenseManifest } from "./defense.js";
 export { defend, type DefendOptions, type DefendResult } from "./pipeline.js";

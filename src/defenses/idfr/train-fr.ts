@@ -7,6 +7,7 @@
 import { Rng } from "../../data/random.js";
 import type { ImageSet } from "../../data/types.js";
 import type { Classifier } from "../../models/classifier.js";
+import { accuracy } from "../../models/evaluate.js";
 import { withFrozen } from "../../models/freeze.js";
 import { cat, F, keep, manualSeed, noGrad, optim, tensor, tidy, type Tensor } from "../../torch/index.js";
 import { runTrainLoop, type LoopRecord } from "../../util/train-loop.js";
@@ -14,7 +15,7 @@ import { checkFrConfig, type FrConfig } from "./config.js";
 import type { InputDenoiser } from "./denoiser.js";
 import { makePairs, type Pairs } from "./pairing.js";
 import { FeatureRestorer } from "./restorer.js";
-import { accuracyOnFloats, type ValidationSet } from "./train-id.js";
+import type { ValidationSet } from "./train-id.js";
 import { AugmentedSet } from "./training-data.js";
 
 /** Embeddings h = f_enc(ID(x)) of every row, with labels, twins and the head's verdict. */
@@ -97,7 +98,7 @@ export function trainRestorer(target: Classifier, denoiser: InputDenoiser, train
           const h = target.embed(denoiser.forward(x));
           return target.head(restorer.forward(h));
         };
-        return { cleanAcc: accuracyOnFloats(defended, val.clean, null), advAcc: accuracyOnFloats(defended, val.clean, val.adversarial) };
+        return { cleanAcc: accuracy(defended, val.clean), advAcc: accuracy(defended, val.clean, val.adversarial) };
       } : undefined,
     }));
     const correct = embedded.correct.reduce((a, b) => a + b, 0);

@@ -7,12 +7,13 @@
 import { Rng } from "../../data/random.js";
 import type { ImageSet } from "../../data/types.js";
 import type { Classifier } from "../../models/classifier.js";
+import { accuracy } from "../../models/evaluate.js";
 import { withFrozen } from "../../models/freeze.js";
-import { F, manualSeed, noGrad, optim, tensor, tidy, type Tensor } from "../../torch/index.js";
+import { F, manualSeed, noGrad, optim, tidy, type Tensor } from "../../torch/index.js";
 import { runTrainLoop, type LoopRecord } from "../../util/train-loop.js";
 import { checkIdConfig, type IdConfig } from "./config.js";
 import { InputDenoiser } from "./denoiser.js";
-import { AugmentedSet, cleanFloats, labelTensor } from "./training-data.js";
+import { AugmentedSet } from "./training-data.js";
 
 /** Validation images with their adversarial examples (made like the training AEs). */
 export interface ValidationSet {
@@ -25,23 +26,6 @@ export interface IdTrainRun {
   resume?: boolean;
   progress?: "bar" | "lines" | "none";
   val?: ValidationSet;
-}
-
-/** Accuracy of `predict` on float images [N, ...] with labels from `set`. */
-export function accuracyOnFloats(predict: (x: Tensor) => Tensor,
-  set: ImageSet, images: Float32Array | null, batchSize = 256): number {
-  const n = set.shape[0];
-  let correct = 0;
-  for (let start = 0; start < n; start += batchSize) {
-    const idx = Array.from({ length: Math.min(batchSize, n - start) }, (_, k) => start + k);
-    correct += tidy(() => noGrad(() => {
-      const size = set.shape[1] * set.shape[2] * set.shape[3];
-      const data = images ? images.subarray(start * size, (start + idx.length) * size) : cleanFloats(set, idx);
-      const x = tensor(data, [idx.length, ...set.shape.slice(1)]);
-      return predict(x).argmax(1).eq(labelTensor(set, idx)).sum().item();
-    }));
-  }
-  return n ? correct / n : NaN;
 }
 
 /** Trains a new denoiser for `target` (Algorithm 1). The target is frozen throughout. */
@@ -65,12 +49,12 @@ export function trainDenoiser(target: Classifier, train: ImageSet, adversarial: 
       },
       step: (_epoch, b) => tidy(() => {
         const rows = order.subarray(b * config.batchSize, (b + 1) * config.batchSize);
-        const { x, y, clean } = data.batch(rows);
+        const { x, y, clean } = data.batch(rows, config.idLoss === "feature-l1");
         adam.zeroGrad();
         const out = denoiser.forward(x);
         const loss = config.idLoss === "ce"
           ? F.crossEntropy(target.forward(out), y)
-          : F.l1Loss(target.embed(out), noGrad(() => target.embed(clean)));
+          : F.l1Loss(target.embed(out), noGrad(() => target.embed(clean!)));
         loss.backward();
         adam.step();
         return { loss: loss.item(), n: rows.length };
@@ -78,7 +62,7 @@ export function trainDenoiser(target: Classifier, train: ImageSet, adversarial: 
       validate: run.val ? () => {
         const val = run.val!;
         const defended = (x: Tensor) => target.forward(denoiser.forward(x));
-        return { cleanAcc: accuracyOnFloats(defended, val.clean, null), advAcc: accuracyOnFloats(defended, val.clean, val.adversarial) };
+        return { cleanAcc: accuracy(defended, val.clean), advAcc: accuracy(defended, val.clean, val.adversarial) };
       } : undefined,
     }));
     return { denoiser, history };

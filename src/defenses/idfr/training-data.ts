@@ -4,8 +4,9 @@
  * x_e = clip(x + N(0, σ²)) drawn anew for every round and epoch (Jeong & Shin 2020).
  */
 import { existsSync } from "node:fs";
-import { makeAttack, type AttackName, type PresetName } from "../../attacks/index.js";
+import { makeAttack, type Attack, type AttackName, type PresetName } from "../../attacks/index.js";
 import { imageSize, type ImageSet } from "../../data/types.js";
+import { cleanFloats, labelTensor } from "../../data/tensors.js";
 import type { LogitsModel } from "../../models/classifier.js";
 import { loadSafetensors, randn, saveSafetensors, tensor, tidy, type Tensor } from "../../torch/index.js";
 import { Progress } from "../../util/progress.js";
@@ -20,20 +21,23 @@ export interface AdversarialRecipe {
   attackModel?: string;
 }
 
-/** Clean images as floats in [0, 1] for rows `indices` of `set` (NCHW). */
-export function cleanFloats(set: ImageSet, indices: ArrayLike<number>): Float32Array {
+/**
+ * Attacks images `rows` of `set` in batches and writes each AE into `out` (float NCHW, one slot per
+ * image of `set`) at its image's position. Each image's id is its position, so random starts do
+ * not depend on how the rows are batched.
+ */
+export function attackImages(attack: Attack<object>, set: ImageSet, rows: readonly number[], out: Float32Array, batchSize = 128,
+  onBatch?: (count: number) => void): void {
   const size = imageSize(set.shape);
-  const out = new Float32Array(indices.length * size);
-  for (let k = 0; k < indices.length; k++) {
-    const src = set.images.subarray(indices[k] * size, (indices[k] + 1) * size);
-    for (let j = 0; j < size; j++) out[k * size + j] = src[j] / 255;
+  for (let start = 0; start < rows.length; start += batchSize) {
+    const idx = rows.slice(start, start + batchSize);
+    const adv = tidy(() => {
+      const x = tensor(cleanFloats(set, idx), [idx.length, ...set.shape.slice(1)]);
+      return attack.run(x, labelTensor(set, idx), { sampleIds: idx }).adversarial.toTypedArray() as Float32Array;
+    });
+    idx.forEach((i, r) => out.set(adv.subarray(r * size, (r + 1) * size), i * size));
+    onBatch?.(idx.length);
   }
-  return out;
-}
-
-/** int64 labels of rows `indices`. */
-export function labelTensor(set: ImageSet, indices: ArrayLike<number>): Tensor {
-  return tensor(BigInt64Array.from(Array.from(indices, (i) => BigInt(set.labels[i]))), [indices.length], "int64");
 }
 
 /**
@@ -64,18 +68,7 @@ export function craftTrainingAdversarials(model: LogitsModel, set: ImageSet, rec
     recipe.eps.forEach((_, k) => {
       const rows: number[] = [];
       for (let i = k; i < n; i += recipe.eps.length) rows.push(i);
-      for (let start = 0; start < rows.length; start += batchSize) {
-        const idx = rows.slice(start, start + batchSize);
-        const adv = tidy(() => {
-          const x = tensor(cleanFloats(set, idx), [idx.length, ...set.shape.slice(1)]);
-          const y = labelTensor(set, idx);
-          const result = attacks[k].run(x, y, { sampleIds: idx });
-          return result.adversarial.toTypedArray() as Float32Array;
-        });
-        idx.forEach((i, r) => out.set(adv.subarray(r * size, (r + 1) * size), i * size));
-        done += idx.length;
-        progress.update(done);
-      }
+      attackImages(attacks[k], set, rows, out, batchSize, (count) => progress.update((done += count)));
     });
   } finally {
     progress.stop();
@@ -116,16 +109,16 @@ export class AugmentedSet {
   }
 
   /**
-   * Inputs [B, C, H, W] for `rows` (noise from the engine's seeded generator), their labels, and
-   * the clean images they came from.
+   * Inputs [B, C, H, W] for `rows` (noise from the engine's seeded generator) and their labels;
+   * with `withClean`, also the clean images they came from (the feature-l1 loss needs them).
    */
-  batch(rows: ArrayLike<number>): { x: Tensor; y: Tensor; clean: Tensor } {
+  batch(rows: ArrayLike<number>, withClean = false): { x: Tensor; y: Tensor; clean: Tensor | null } {
     return tidy(() => {
       const b = rows.length;
       const shape = [b, ...this.clean.shape.slice(1)];
       const sources = Array.from(rows, (r) => this.source(r));
-      const cleanData = cleanFloats(this.clean, sources);
-      const base = Float32Array.from(cleanData);
+      const base = cleanFloats(this.clean, sources);
+      const clean = withClean ? tensor(base, shape) : null;
       const noisy = new Float32Array(b);
       for (let k = 0; k < b; k++) {
         if (this.isAdversarial(rows[k])) base.set(this.adversarial.subarray(sources[k] * this.sample, (sources[k] + 1) * this.sample), k * this.sample);
@@ -133,7 +126,7 @@ export class AugmentedSet {
       }
       const sigma = tensor(noisy, [b, 1, 1, 1]);
       const x = tensor(base, shape).add(randn(shape).mul(sigma)).clamp(0, 1);
-      return { x, y: labelTensor(this.clean, sources), clean: tensor(cleanData, shape) };
+      return { x, y: labelTensor(this.clean, sources), clean };
     });
   }
 }
