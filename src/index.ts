@@ -1,6 +1,7 @@
 /** idfr: the public API. */
 export * from "./torch/index.js";
 export * from "./models/index.js";
+export * from "./train/index.js";
 export * from "./defenses/idfr/index.js";
 export type { Defense } from "./defenses/defense.js";
 export { NoDefense } from "./defenses/none.js";

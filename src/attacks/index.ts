@@ -1,7 +1,7 @@
 /**
  * Adversarial attacks in [0, 1] pixel space (FGSM, BIM, PGD, CW-l_inf, CW-L2, PGD-L2, APGD-CE/DLR),
- * presets, threat models (transfer, white-box, adaptive with EOT), robust accuracy and the
- * per-sample worst case over several attacks.
+ * presets, EOT and robust accuracy. Threat models and the worst case over attacks live in eval/,
+ * which knows defenses.
  */
 export { Attack, type AttackReport, type AttackResult, type BatchContext, type CommonOptions, type Goal, type LossGrad, type RunOptions } from "./attack.js";
 export { FGSM, type FGSMOptions, type ResolvedFGSMOptions } from "./fgsm.js";
@@ -17,5 +17,3 @@ export { ATTACK_NAMES, PRESET_NAMES, makeAttack, presetOptions, type AttackName,
 export { randomTargets, nextClassTargets } from "./targets.js";
 export { parseEps } from "./options.js";
 export { accuracyOf, predictClasses, robustAccuracy, wilsonInterval, type Predictor, type RobustAccuracy } from "./robustness.js";
-export { attackedModel, buildAttack, craftAdversarial, evaluateThreat, DEFAULT_EOT_SAMPLES, type AttackSpec, type ThreatEvaluation, type ThreatModel } from "./threat.js";
-export { threatCandidate, worstCase, type Candidate, type WorstCaseResult } from "./worst-case.js";

@@ -15,7 +15,7 @@ import { DATASET_NAMES, loadDataset, type DatasetName, type SplitName } from "..
 import type { ImageSet } from "../data/types.js";
 import { loadClassifier } from "../models/io.js";
 import { saveSafetensors, tensor, type Tensor } from "../torch/index.js";
-import { writeFileAtomic } from "../util/atomic-write.js";
+import { writeFileAtomic } from "../core/atomic-write.js";
 import { nonNegativeInt, positiveInt } from "./parse.js";
 
 interface AttackFlags {

@@ -3,7 +3,7 @@ import { Option, type Command } from "commander";
 import { augmentationFor, NO_AUGMENTATION } from "../data/augment.js";
 import { DATASET_NAMES, loadDataset, type DatasetName } from "../data/datasets.js";
 import { createClassifier, ARCHITECTURES, NORMALIZATION } from "../models/registry.js";
-import { trainClassifier } from "../models/train.js";
+import { trainClassifier } from "../train/classifier.js";
 import { manualSeed } from "../torch/index.js";
 import { epsilon, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from "./parse.js";
 

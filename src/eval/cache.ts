@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { writeFileAtomic } from "../util/atomic-write.js";
+import { writeFileAtomic } from "../core/atomic-write.js";
 
 /** JSON with object keys sorted, so equal specs hash equally. */
 export function canonical(value: unknown): string {

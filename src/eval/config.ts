@@ -6,7 +6,7 @@ import { z } from "zod";
 import { ATTACK_NAMES, PRESET_NAMES } from "../attacks/presets.js";
 import { DATASET_NAMES } from "../data/datasets.js";
 import { ARCHITECTURES } from "../models/registry.js";
-import { readJsonFile } from "../util/json-file.js";
+import { readJsonFile } from "../core/json-file.js";
 
 /** A radius: a number in [0, 1] or a string such as "8/255". */
 const Radius = z.union([z.number(), z.string()]).transform((v, ctx) => {

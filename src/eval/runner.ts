@@ -5,7 +5,7 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { attackedModel } from "../attacks/threat.js";
+import { attackedModel } from "./threat.js";
 import { makeAttack, type AttackName, type PresetName } from "../attacks/presets.js";
 import { augmentationFor } from "../data/augment.js";
 import { loadDataset, type Dataset } from "../data/datasets.js";
@@ -19,13 +19,13 @@ import { NoDefense } from "../defenses/none.js";
 import { loadClassifier } from "../models/io.js";
 import { createClassifier, NORMALIZATION } from "../models/registry.js";
 import type { SplitClassifier } from "../models/split.js";
-import { trainClassifier } from "../models/train.js";
+import { trainClassifier } from "../train/classifier.js";
 import type { Classifier } from "../models/classifier.js";
 import { cleanFloats } from "../data/tensors.js";
 import { countCorrect } from "../models/evaluate.js";
 import { loadSafetensors, manualSeed, saveSafetensors, tensor, tidy } from "../torch/index.js";
-import { writeFileAtomic } from "../util/atomic-write.js";
-import { Progress } from "../util/progress.js";
+import { writeFileAtomic } from "../core/atomic-write.js";
+import { Progress } from "../core/progress.js";
 import { ArtifactCache, specHash } from "./cache.js";
 import type { ExperimentConfig, ModelSpec } from "./config.js";
 import { wilson95, type ResultRecord, type Threat } from "./results.js";

@@ -4,6 +4,5 @@ export { SplitClassifier, type ClassifierConfig } from "./split.js";
 export { createClassifier, ARCHITECTURES, NORMALIZATION, type ArchName, type CreateClassifierOptions } from "./registry.js";
 export { saveClassifier, loadClassifier, readModelInfo, type ModelInfo } from "./io.js";
 export { TorchScriptClassifier, type TorchScriptInfo } from "./torchscript.js";
-export { trainClassifier, DEFAULT_TRAIN_CONFIG, type TrainConfig, type TrainRun, type EpochRecord } from "./train.js";
 export { predict, accuracy } from "./evaluate.js";
 export { withFrozen } from "./freeze.js";

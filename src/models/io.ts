@@ -5,8 +5,8 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { loadSafetensors, saveSafetensors } from "../torch/index.js";
-import { writeFileAtomic } from "../util/atomic-write.js";
-import { readJsonFile } from "../util/json-file.js";
+import { writeFileAtomic } from "../core/atomic-write.js";
+import { readJsonFile } from "../core/json-file.js";
 import type { Classifier } from "./classifier.js";
 import { createClassifier } from "./registry.js";
 import type { SplitClassifier } from "./split.js";

@@ -5,7 +5,7 @@
  * section; an optional "__metadata__" maps strings to strings.
  */
 import { readFileSync } from "node:fs";
-import { writeFileAtomic } from "../util/atomic-write.js";
+import { writeFileAtomic } from "../core/atomic-write.js";
 import type { DType } from "./dtype.js";
 import { native } from "./native.js";
 import { Tensor } from "./tensor.js";

@@ -169,6 +169,8 @@ export class Tensor implements Disposable {
   /** Index `index` along `dim`, removing that dimension (a view). */
   select(dim: number, index: number): Tensor { return op("aten::select.int", [this, dim, index]); }
   narrow(dim: number, start: number, length: number): Tensor { return op("aten::narrow", [this, dim, start, length]); }
+  /** Sliding windows of `size` with `step` along `dim`, as a new last dimension (a view). */
+  unfold(dim: number, size: number, step: number): Tensor { return op("aten::unfold", [this, dim, size, step]); }
   /** Rows (along `dim`) picked by an int64 index tensor. */
   indexSelect(dim: number, index: Tensor): Tensor { return op("aten::index_select", [this, dim, index]); }
   /** Advanced indexing: `x[i0, i1, ...]` with int64/bool index tensors (null keeps a dimension whole). */

@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
-import { makeAttack, randomTargets, threatCandidate, worstCase, type AttackName } from "../../src/attacks/index.js";
+import { makeAttack, randomTargets, type AttackName } from "../../src/attacks/index.js";
+import { threatCandidate, worstCase } from "../../src/eval/index.js";
 import { setNumThreads, tidy, type nn, type Tensor } from "../../src/torch/index.js";
 import { accuracy, digits, toyDefense, trainCnn } from "./models.js";
 

@@ -1,7 +1,8 @@
 /** Threat models: which model each one differentiates, EOT against a random defense, evaluation counts. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { attackedModel, craftAdversarial, evaluateThreat, FGSM, makeAttack, robustAccuracy, withEot, EotModel } from "../../src/attacks/index.js";
+import { FGSM, makeAttack, robustAccuracy, withEot, EotModel } from "../../src/attacks/index.js";
+import { attackedModel, craftAdversarial, evaluateThreat } from "../../src/eval/index.js";
 import { F, keep, manualSeed, noGrad, rand, setNumThreads, tidy, valueAndGrad } from "../../src/torch/index.js";
 import { smallCnn, toyDefense } from "./models.js";
 

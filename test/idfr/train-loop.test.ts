@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { F, manualSeed, nn, optim, randn, tidy } from "../../src/torch/index.js";
-import { runTrainLoop, type TrainLoopOptions } from "../../src/util/train-loop.js";
+import { runTrainLoop, type TrainLoopOptions } from "../../src/train/loop.js";
 import { values } from "../helpers.js";
 
 /** A tiny regression problem driven by the engine's seeded generator, like the IDFR loops. */

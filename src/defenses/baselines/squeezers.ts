@@ -3,7 +3,6 @@
  * bit-depth reduction and median smoothing. Both work on NCHW batches in [0, 1], channel by channel.
  */
 import { tensor, tidy, type Tensor } from "../../torch/index.js";
-import { op } from "../../torch/tensor.js";
 import { checkInteger } from "../../attacks/options.js";
 
 /**
@@ -48,7 +47,7 @@ export function medianFilter(x: Tensor, k: number): Tensor {
     const cols = reflectIndices(w, before, after).to(x.device);
     const padded = x.indexSelect(2, rows).indexSelect(3, cols);
     // [N, C, H, W, k, k]: every k×k window, then its values sorted to pick the median rank.
-    const windows = op("aten::unfold", [op("aten::unfold", [padded, 2, k, 1]), 3, k, 1]);
+    const windows = padded.unfold(2, k, 1).unfold(3, k, 1);
     const flat = windows.reshape([n, c, h, w, k * k]);
     return flat.sort(-1).values.select(-1, Math.floor((k * k) / 2)).contiguous();
   });

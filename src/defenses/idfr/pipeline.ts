@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { ImageSet } from "../../data/types.js";
 import type { Classifier } from "../../models/classifier.js";
 import { withFrozen } from "../../models/freeze.js";
-import { clearCheckpoint, type LoopRecord } from "../../util/train-loop.js";
+import { clearCheckpoint, type LoopRecord } from "../../train/loop.js";
 import { PAPER_FR_CONFIG, PAPER_ID_CONFIG, type FrConfig, type IdConfig } from "./config.js";
 import { IdfrDefense, loadDefense, readDefenseManifest, saveDefense } from "./defense.js";
 import { trainRestorer } from "./train-fr.js";

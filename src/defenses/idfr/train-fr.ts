@@ -10,7 +10,7 @@ import type { Classifier } from "../../models/classifier.js";
 import { accuracy } from "../../models/evaluate.js";
 import { withFrozen } from "../../models/freeze.js";
 import { cat, F, keep, manualSeed, noGrad, optim, tensor, tidy, type Tensor } from "../../torch/index.js";
-import { runTrainLoop, type LoopRecord } from "../../util/train-loop.js";
+import { runTrainLoop, type LoopRecord } from "../../train/loop.js";
 import { checkFrConfig, type FrConfig } from "./config.js";
 import type { InputDenoiser } from "./denoiser.js";
 import { makePairs, type Pairs } from "./pairing.js";

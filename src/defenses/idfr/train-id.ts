@@ -10,7 +10,7 @@ import type { Classifier } from "../../models/classifier.js";
 import { accuracy } from "../../models/evaluate.js";
 import { withFrozen } from "../../models/freeze.js";
 import { F, manualSeed, noGrad, optim, tidy, type Tensor } from "../../torch/index.js";
-import { runTrainLoop, type LoopRecord } from "../../util/train-loop.js";
+import { runTrainLoop, type LoopRecord } from "../../train/loop.js";
 import { checkIdConfig, type IdConfig } from "./config.js";
 import { InputDenoiser } from "./denoiser.js";
 import { AugmentedSet } from "./training-data.js";

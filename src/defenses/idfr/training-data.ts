@@ -9,7 +9,7 @@ import { imageSize, type ImageSet } from "../../data/types.js";
 import { cleanFloats, labelTensor } from "../../data/tensors.js";
 import type { LogitsModel } from "../../models/classifier.js";
 import { loadSafetensors, randn, saveSafetensors, tensor, tidy, type Tensor } from "../../torch/index.js";
-import { Progress } from "../../util/progress.js";
+import { Progress } from "../../core/progress.js";
 
 /** How the training AEs are made. */
 export interface AdversarialRecipe {

@@ -1,7 +1,7 @@
 /** Reads a results folder and writes report.md and report.html. */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { readJsonFile } from "../../util/json-file.js";
+import { readJsonFile } from "../../core/json-file.js";
 import { validateResults, type ResultRecord } from "../results.js";
 import { epsCharts, renderSvg, summarySpec } from "./charts.js";
 import { renderHtml } from "./html.js";

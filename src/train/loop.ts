@@ -7,8 +7,8 @@ import { appendFileSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { nn, optim } from "../torch/index.js";
 import { loadCheckpoint, saveCheckpoint, withoutPrefix, withPrefix } from "./checkpoint.js";
-import { Interrupted, interruptRequested, watchInterrupt } from "./interrupt.js";
-import { Progress } from "./progress.js";
+import { Interrupted, interruptRequested, watchInterrupt } from "../core/interrupt.js";
+import { Progress } from "../core/progress.js";
 
 export interface StepResult {
   loss: number;

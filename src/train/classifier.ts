@@ -11,12 +11,12 @@ import { BatchLoader } from "../data/loader.js";
 import { toTensorBatch } from "../data/tensors.js";
 import type { ImageSet } from "../data/types.js";
 import { F, manualSeed, noGrad, optim, randLike, tidy, valueAndGrad, type Tensor } from "../torch/index.js";
-import { loadCheckpoint, saveCheckpoint, withoutPrefix, withPrefix } from "../util/checkpoint.js";
-import { Interrupted, interruptRequested, watchInterrupt } from "../util/interrupt.js";
-import { Progress } from "../util/progress.js";
-import { accuracy } from "./evaluate.js";
-import { saveClassifier, type ModelInfo } from "./io.js";
-import type { SplitClassifier } from "./split.js";
+import { loadCheckpoint, saveCheckpoint, withoutPrefix, withPrefix } from "./checkpoint.js";
+import { Interrupted, interruptRequested, watchInterrupt } from "../core/interrupt.js";
+import { Progress } from "../core/progress.js";
+import { accuracy } from "../models/evaluate.js";
+import { saveClassifier, type ModelInfo } from "../models/io.js";
+import type { SplitClassifier } from "../models/split.js";
 
 export interface TrainConfig {
   epochs: number;

@@ -12,11 +12,11 @@
 import type { Defense } from "../defenses/defense.js";
 import type { LogitsModel } from "../models/classifier.js";
 import type { Tensor } from "../torch/index.js";
-import type { Attack, AttackResult, RunOptions } from "./attack.js";
-import { withEot } from "./eot.js";
-import { checkInteger, invalidOption } from "./options.js";
-import { makeAttack, type AttackName, type MakeAttackOptions } from "./presets.js";
-import { accuracyOf, predictClasses, type RobustAccuracy } from "./robustness.js";
+import type { Attack, AttackResult, RunOptions } from "../attacks/attack.js";
+import { withEot } from "../attacks/eot.js";
+import { checkInteger, invalidOption } from "../attacks/options.js";
+import { makeAttack, type AttackName, type MakeAttackOptions } from "../attacks/presets.js";
+import { accuracyOf, predictClasses, type RobustAccuracy } from "../attacks/robustness.js";
 
 export type ThreatModel =
   | { kind: "transfer"; surrogate: LogitsModel }
