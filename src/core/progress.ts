@@ -4,13 +4,16 @@
  */
 import cliProgress from "cli-progress";
 
+/** How progress is shown: a live bar, plain lines (logs), or nothing. */
+export type ProgressMode = "bar" | "lines" | "none";
+
 export interface ProgressOptions {
   /** Label in front of the bar, e.g. "train vgg16". */
   label: string;
   /** Units of work in total (batches, cells, ...). */
   total: number;
   /** "bar" on a terminal, "lines" in logs, "none" to stay silent (default: bar when stderr is a TTY). */
-  mode?: "bar" | "lines" | "none";
+  mode?: ProgressMode;
 }
 
 /** Values shown next to the bar: numbers are rounded sensibly, strings shown as they are. */
@@ -18,7 +21,7 @@ export type ProgressFields = Record<string, string | number>;
 
 export class Progress {
   readonly #bar: cliProgress.SingleBar | null;
-  readonly #mode: "bar" | "lines" | "none";
+  readonly #mode: ProgressMode;
   readonly #label: string;
   readonly #start = performance.now();
   #lastLine = 0;
