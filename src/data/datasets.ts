@@ -83,6 +83,8 @@ export async function loadDataset(name: DatasetName, options: LoadDatasetOptions
     case "fashion-mnist": {
       const root = options.root ?? DEBIAN_FASHION_MNIST_DIR;
       const { train, test } = await readFashionMnist(root);
+      const files = idxFiles(root);
+      checkSameImageSize(files.train[0], train, files.test[0], test);
       result = { name, format: idxFormat(root), source: root, classes: FASHION_MNIST_CLASSES, splits: { train, ...valTest(test, seed) } };
       break;
     }
@@ -95,6 +97,7 @@ export async function loadDataset(name: DatasetName, options: LoadDatasetOptions
       } else {
         const files = idxFiles(options.root);
         const [train, test] = await Promise.all([readIdxImageSet(...files.train, DIGIT_CLASSES), readIdxImageSet(...files.test, DIGIT_CLASSES)]);
+        checkSameImageSize(files.train[0], train, files.test[0], test);
         result = { name, format: idxFormat(options.root), source: options.root, classes: DIGIT_CLASSES, splits: { train, ...valTest(test, seed) } };
       }
       break;
@@ -105,6 +108,7 @@ export async function loadDataset(name: DatasetName, options: LoadDatasetOptions
       const batches = [1, 2, 3, 4, 5].map((i) => join(root, `data_batch_${i}.bin`));
       const train = await readCifarFiles(batches, { variant: "cifar10", classes });
       const test = await readCifarFiles([join(root, "test_batch.bin")], { variant: "cifar10", classes });
+      checkSameImageSize(batches[0], train, join(root, "test_batch.bin"), test);
       result = { name, format: "CIFAR-10 binary", source: root, classes, splits: { train, ...valTest(test, seed) } };
       break;
     }
@@ -116,6 +120,7 @@ export async function loadDataset(name: DatasetName, options: LoadDatasetOptions
         : await readLabelNames(join(root, "coarse_label_names.txt"), 20);
       const train = await readCifarFiles([join(root, "train.bin")], { variant: "cifar100", classes, label });
       const test = await readCifarFiles([join(root, "test.bin")], { variant: "cifar100", classes, label });
+      checkSameImageSize(join(root, "train.bin"), train, join(root, "test.bin"), test);
       result = { name, format: `CIFAR-100 binary (${label} labels)`, source: root, classes, splits: { train, ...valTest(test, seed) } };
       break;
     }
@@ -123,6 +128,7 @@ export async function loadDataset(name: DatasetName, options: LoadDatasetOptions
       const root = resolveRoot(name, options.root);
       const train = await readSvhnMat(join(root, "train_32x32.mat"));
       const test = await readSvhnMat(join(root, "test_32x32.mat"));
+      checkSameImageSize(join(root, "train_32x32.mat"), train, join(root, "test_32x32.mat"), test);
       const extra = options.svhnExtra ? await readSvhnMat(join(root, "extra_32x32.mat")) : undefined;
       result = { name, format: "SVHN cropped digits (MAT-file v5)", source: root, classes: train.classes, splits: { train, test, ...(extra ? { extra } : {}) } };
       break;
@@ -133,6 +139,18 @@ export async function loadDataset(name: DatasetName, options: LoadDatasetOptions
       throw new TypeError(`dataset: expected one of ${DATASET_NAMES.join(", ")}, got ${JSON.stringify(name)}`);
   }
   return { ...result, splits: limitSplits(result.splits, options.limit, seed) };
+}
+
+/**
+ * A model trains on the train file and is tested on the test file, so both must hold images of one
+ * size; checked at load so that the mismatch names both files instead of failing after an epoch.
+ */
+function checkSameImageSize(trainFile: string, train: ImageSet, testFile: string, test: ImageSet): void {
+  const a = train.shape.slice(1).join("x");
+  const b = test.shape.slice(1).join("x");
+  if (a !== b) {
+    throw new DataFormatError(trainFile, `training images are ${a} (channels x height x width) but the test file ${testFile} holds ${b} images; both files must hold images of the same size`);
+  }
 }
 
 /**
