@@ -13,7 +13,7 @@ export { PGDL2, type PGDL2Options, type ResolvedPGDL2Options } from "./pgd-l2.js
 export { APGD, apgdCheckpoints, type APGDLoss, type APGDOptions, type ResolvedAPGDOptions } from "./apgd.js";
 export * as losses from "./losses.js";
 export { EotModel, withEot } from "./eot.js";
-export { ATTACK_NAMES, PRESET_NAMES, makeAttack, presetOptions, type AttackName, type AttackOptionsByName, type MakeAttackOptions, type PresetName } from "./presets.js";
+export { ATTACKS, ATTACK_NAMES, ATTACK_PRESETS, PRESET_NAMES, attackEntry, attackSettingsFor, makeAttack, presetOptions, type AttackEntry, type PresetEntry, type AttackName, type AttackOptionsByName, type MakeAttackOptions, type PresetName } from "./presets.js";
 export { randomTargets, nextClassTargets } from "./targets.js";
-export { parseEps } from "./options.js";
-export { accuracyOf, predictClasses, robustAccuracy, wilsonInterval, type Predictor, type RobustAccuracy } from "./robustness.js";
+export { parseEps, AttackSettingsSchema, ATTACK_SETTING_KEYS, type AttackSettings } from "./options.js";
+export { accuracyOf, predictClasses, robustAccuracy, wilsonInterval, type Predictor, type RobustAccuracy } from "../models/evaluate.js";

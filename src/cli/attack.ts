@@ -9,14 +9,18 @@ import { join } from "node:path";
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { ATTACK_NAMES, makeAttack, PRESET_NAMES, type AttackName, type AttackResult, type PresetName } from "../attacks/index.js";
 import { parseEps } from "../attacks/options.js";
-import { accuracyOf, predictClasses, type Predictor, type RobustAccuracy } from "../attacks/robustness.js";
 import { randomTargets } from "../attacks/targets.js";
-import { DATASET_NAMES, loadDataset, type DatasetName, type SplitName } from "../data/datasets.js";
-import type { ImageSet } from "../data/types.js";
-import { loadClassifier } from "../models/io.js";
-import { saveSafetensors, tensor, type Tensor } from "../torch/index.js";
+import type { DeviceName } from "../core/context.js";
+import { DATASET_NAMES, loadDataset, type Dataset, type DatasetName, type SplitName } from "../data/datasets.js";
+import { cleanFloats, labelTensor } from "../data/tensors.js";
+import { checkModelFitsData, measureAttack, type AttackMeasurement } from "../eval/measure.js";
+import type { Classifier } from "../models/classifier.js";
+import { loadClassifier, type ModelInfo } from "../models/io.js";
+import { saveSafetensors, tensor, tidy, type Tensor } from "../torch/index.js";
 import { writeFileAtomic } from "../core/atomic-write.js";
+import { addRunOptions, moveToDevice } from "./context.js";
 import { nonNegativeInt, positiveInt } from "./parse.js";
+import { addAttackOptions, attackOptionsFrom } from "./attack-options.js";
 
 interface AttackFlags {
   model: string;
@@ -33,6 +37,8 @@ interface AttackFlags {
   targeted?: boolean;
   save?: string;
   json?: boolean;
+  force?: boolean;
+  device: DeviceName;
 }
 
 /** Where the command prints (standard output by default). */
@@ -41,7 +47,7 @@ export interface AttackCommandOutput {
 }
 
 /** What `idfr attack` measured (printed, and saved beside the AEs). */
-export interface AttackCommandReport {
+export interface AttackCommandReport extends AttackMeasurement {
   attack: AttackName;
   preset: PresetName;
   eps: number;
@@ -51,22 +57,13 @@ export interface AttackCommandReport {
   data: DatasetName;
   split: SplitName;
   goal: "untargeted" | "targeted";
-  n: number;
-  clean: RobustAccuracy;
-  robust: RobustAccuracy;
-  /** Untargeted: fooled among the clean-correct samples; targeted: classified as the target among all. */
-  successRate: number;
-  /** The same on the model the AEs were made on (equals successRate for white-box). */
-  sourceSuccessRate: number;
-  linf: { mean: number; max: number };
-  l2: { mean: number; max: number };
   seconds: number;
   imagesPerSecond: number;
 }
 
 /** Adds `idfr attack` to `program`; returns the command. */
 export function registerAttackCommand(program: Command, out: AttackCommandOutput = process.stdout): Command {
-  return program
+  const command = program
     .command("attack")
     .description("attack a trained classifier (white-box, or transfer from --surrogate) and report robust accuracy, success rate and norms")
     .requiredOption("--model <dir>", "the attacked model's folder (model.json + model.safetensors)")
@@ -83,7 +80,8 @@ export function registerAttackCommand(program: Command, out: AttackCommandOutput
     .option("--targeted", "aim at a random other class per image (seeded) instead of any wrong class")
     .option("--save <dir>", "write adversarial.safetensors and adversarial.json into this folder")
     .option("--json", "print the report as JSON")
-    .action(async (flags: AttackFlags) => {
+    .option("--force", "attack even when the model was trained on another dataset, input shape or classes");
+  return addRunOptions(addAttackOptions(command)).action(async (flags: AttackFlags) => {
       const report = await runAttackCommand(flags);
       out.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : describe(report));
     });
@@ -97,24 +95,42 @@ function epsArgument(value: string): number {
   }
 }
 
+/** Loads a model folder; errors name the option that gave it. */
+function loadModelOption(option: "--model" | "--surrogate", dir: string, data: Dataset, set: { shape: readonly number[] }, flags: AttackFlags): Classifier & { info: ModelInfo } {
+  let model: Classifier & { info: ModelInfo };
+  try {
+    model = loadClassifier(dir);
+  } catch (err) {
+    throw new Error(`${option} ${dir}: ${(err as Error).message}`);
+  }
+  const mismatches = checkModelFitsData(model.info, { name: data.name, shape: set.shape.slice(1), classes: data.classes }, { force: flags.force, label: `${option} ${dir}` });
+  for (const m of mismatches) process.stderr.write(`idfr: warning: ${option} ${dir}: ${m} (--force)\n`);
+  return moveToDevice(model, flags.device);
+}
+
 /** Runs the command's work: load, attack, measure, optionally save. */
 async function runAttackCommand(flags: AttackFlags): Promise<AttackCommandReport> {
-  const model = loadClassifier(flags.model);
-  const source = flags.surrogate ? loadClassifier(flags.surrogate) : model;
   const dataset = await loadDataset(flags.data, { root: flags.root });
   const set = dataset.splits[flags.split];
   if (!set) throw new InvalidArgumentError(`${flags.data} has no ${flags.split} split (it has ${Object.keys(dataset.splits).join(", ")})`);
-  const shape = set.shape.slice(1).join("x");
-  if (shape !== model.inputShape.join("x")) throw new InvalidArgumentError(`${flags.model} expects ${model.inputShape.join("x")} images but ${flags.data} has ${shape}`);
+  const model = loadModelOption("--model", flags.model, dataset, set, flags);
+  const source = flags.surrogate ? loadModelOption("--surrogate", flags.surrogate, dataset, set, flags) : model;
   const n = Math.min(flags.n, set.shape[0]);
-  const { x, y } = firstImages(set, n);
+  const first = Array.from({ length: n }, (_, i) => i);
+  const [x, y] = tidy(() => [tensor(cleanFloats(set, first), [n, ...set.shape.slice(1)]).to(flags.device), labelTensor(set, first).to(flags.device)]);
   const target = flags.targeted ? randomTargets(y, model.numClasses, flags.seed) : undefined;
-  const attack = makeAttack(flags.attack, source, { eps: flags.eps, preset: flags.preset, batchSize: flags.batchSize, ...(usesSeed(flags.attack) ? { seed: flags.seed } : {}) } as never);
+  const attack = makeAttack(flags.attack, source, { eps: flags.eps, preset: flags.preset, batchSize: flags.batchSize, ...(usesSeed(flags.attack) ? { seed: flags.seed } : {}),
+    ...attackOptionsFrom(flags as unknown as Record<string, unknown>, flags.attack) } as never);
   let result: AttackResult | null = null;
   try {
     // Sample ids are dataset positions, so random starts do not depend on --n or --batch-size.
     result = attack.run(x, y, target ? { target, firstId: 0 } : { firstId: 0 });
-    const report = measure(flags, model, x, y, target, result);
+    const measured = measureAttack(model, x, y, result, { batchSize: flags.batchSize, targets: target });
+    const report: AttackCommandReport = {
+      attack: flags.attack, preset: flags.preset, eps: flags.eps, threat: flags.surrogate ? "transfer" : "whitebox",
+      model: flags.model, surrogate: flags.surrogate ?? null, data: flags.data, split: flags.split, goal: target ? "targeted" : "untargeted",
+      ...measured, seconds: result.seconds, imagesPerSecond: result.seconds > 0 ? n / result.seconds : 0,
+    };
     if (flags.save) save(flags.save, report, result.adversarial, y, target);
     return report;
   } finally {
@@ -129,56 +145,13 @@ function usesSeed(name: AttackName): boolean {
   return name === "pgd" || name === "cw" || name === "pgd-l2" || name === "apgd-ce" || name === "apgd-dlr";
 }
 
-/** The first n images of a set as float32 [n, C, H, W] in [0, 1] and int64 labels. */
-function firstImages(set: ImageSet, n: number): { x: Tensor; y: Tensor } {
-  const [, c, h, w] = set.shape;
-  const pixels = new Float32Array(n * c * h * w);
-  for (let i = 0; i < pixels.length; i++) pixels[i] = set.images[i] / 255;
-  const labels = BigInt64Array.from(set.labels.subarray(0, n), (v) => BigInt(v));
-  return { x: tensor(pixels, [n, c, h, w]), y: tensor(labels, [n]) };
-}
-
-function measure(flags: AttackFlags, model: Predictor, x: Tensor, y: Tensor, target: Tensor | undefined, result: AttackResult): AttackCommandReport {
-  const labels = y.toArray();
-  const wanted = target ? target.toArray() : null;
-  const clean = predictClasses(model, x, flags.batchSize);
-  const adversarial = predictClasses(model, result.adversarial, flags.batchSize);
-  const n = labels.length;
-  const cleanOk = clean.map((p, i) => p === labels[i]);
-  const rate = (hits: boolean[], among: boolean[]) => {
-    const base = among.filter(Boolean).length;
-    return base === 0 ? 0 : hits.filter((h, i) => h && among[i]).length / base;
-  };
-  const all = labels.map(() => true);
-  const successRate = wanted ? rate(adversarial.map((p, i) => p === wanted[i]), all) : rate(adversarial.map((p, i) => p !== labels[i]), cleanOk);
-  const sourceSuccessRate = wanted ? rate(result.success, all) : rate(result.success, cleanOk);
-  const stats = (v: number[]) => ({ mean: v.length ? v.reduce((a, b) => a + b, 0) / v.length : 0, max: Math.max(0, ...v) });
-  return {
-    attack: flags.attack,
-    preset: flags.preset,
-    eps: flags.eps,
-    threat: flags.surrogate ? "transfer" : "whitebox",
-    model: flags.model,
-    surrogate: flags.surrogate ?? null,
-    data: flags.data,
-    split: flags.split,
-    goal: wanted ? "targeted" : "untargeted",
-    n,
-    clean: accuracyOf(clean, labels),
-    robust: accuracyOf(adversarial, labels),
-    successRate,
-    sourceSuccessRate,
-    linf: stats(result.linf),
-    l2: stats(result.l2),
-    seconds: result.seconds,
-    imagesPerSecond: result.seconds > 0 ? n / result.seconds : 0,
-  };
-}
-
 function save(dir: string, report: AttackCommandReport, adversarial: Tensor, y: Tensor, target: Tensor | undefined): void {
   mkdirSync(dir, { recursive: true });
-  const tensors: Record<string, Tensor> = { adversarial, labels: y, ...(target ? { targets: target } : {}) };
-  saveSafetensors(join(dir, "adversarial.safetensors"), tensors, { attack: report.attack, eps: String(report.eps), preset: report.preset });
+  tidy(() => {
+    const onCpu = (t: Tensor) => (t.device === "cpu" ? t : t.to("cpu"));
+    const tensors: Record<string, Tensor> = { adversarial: onCpu(adversarial), labels: onCpu(y), ...(target ? { targets: onCpu(target) } : {}) };
+    saveSafetensors(join(dir, "adversarial.safetensors"), tensors, { attack: report.attack, eps: String(report.eps), preset: report.preset });
+  });
   writeFileAtomic(join(dir, "adversarial.json"), `${JSON.stringify(report, null, 2)}\n`);
 }
 

@@ -16,7 +16,7 @@ import type { Attack, AttackResult, RunOptions } from "../attacks/attack.js";
 import { withEot } from "../attacks/eot.js";
 import { checkInteger, invalidOption } from "../attacks/options.js";
 import { makeAttack, type AttackName, type MakeAttackOptions } from "../attacks/presets.js";
-import { accuracyOf, predictClasses, type RobustAccuracy } from "../attacks/robustness.js";
+import { accuracyOf, predictClasses, type RobustAccuracy } from "./measure.js";
 
 export type ThreatModel =
   | { kind: "transfer"; surrogate: LogitsModel }

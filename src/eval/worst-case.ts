@@ -8,7 +8,7 @@
 import type { Defense } from "../defenses/defense.js";
 import { cat, tensor, tidy, type Tensor } from "../torch/index.js";
 import type { RunOptions } from "../attacks/attack.js";
-import { accuracyOf, predictClasses, type Predictor, type RobustAccuracy } from "../attacks/robustness.js";
+import { accuracyOf, predictClasses, type Predictor, type RobustAccuracy } from "./measure.js";
 import { attackedModel, buildAttack, type AttackSpec, type ThreatModel } from "./threat.js";
 
 /** One attack of the combination: makes AEs for rows x (labels y, sample ids). */

@@ -62,6 +62,12 @@ export class TorchScriptClassifier implements Classifier {
   eval(): this {
     return this.train(false);
   }
+  /** Moves both scripted modules to a device ("cpu", "cuda:N"). */
+  to(device: string): this {
+    this.encoder.to(device);
+    this.headModule.to(device);
+    return this;
+  }
   /** A wrapped model is frozen: IDFR and attacks never update its weights. */
   parameters(): Tensor[] {
     return [];
