@@ -74,7 +74,6 @@ Napi::Value CallOp(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(env, OpName(schema) + ": expected at most " + std::to_string(params.size()) +
                                         " arguments, got " + std::to_string(args.Length()));
   }
-  TORCH_GUARD_BEGIN
   torch::jit::Stack stack;
   stack.reserve(params.size());
   for (uint32_t i = 0; i < params.size(); ++i) {
@@ -99,7 +98,6 @@ Napi::Value CallOp(const Napi::CallbackInfo& info) {
   Napi::Array out = Napi::Array::New(env, stack.size());
   for (size_t i = 0; i < stack.size(); ++i) out.Set(static_cast<uint32_t>(i), FromIValue(env, stack[i]));
   return out;
-  TORCH_GUARD_END(env)
 }
 
 Napi::Value Dispose(const Napi::CallbackInfo& info) {
@@ -123,6 +121,15 @@ std::vector<int64_t> ShapeArg(Napi::Env env, const Napi::Value& value) {
   return shape;
 }
 
+// The first byte of a typed array's elements. Asked of the view itself, not of its buffer: a
+// SharedArrayBuffer (the data loader's pixels live on one) is not an ArrayBuffer to N-API.
+const uint8_t* ViewBytes(Napi::Env env, const Napi::TypedArray& view) {
+  void* data = nullptr;
+  napi_status status = napi_get_typedarray_info(env, view, nullptr, nullptr, &data, nullptr, nullptr);
+  NAPI_THROW_IF_FAILED(env, status, nullptr);
+  return static_cast<const uint8_t*>(data);
+}
+
 // fromBuffer(typedArray, shape, scalarType): copies the bytes into a new CPU tensor.
 Napi::Value FromBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -130,7 +137,6 @@ Napi::Value FromBuffer(const Napi::CallbackInfo& info) {
   Napi::TypedArray data = info[0].As<Napi::TypedArray>();
   std::vector<int64_t> shape = ShapeArg(env, info[1]);
   const auto dtype = static_cast<c10::ScalarType>(info[2].As<Napi::Number>().Int32Value());
-  TORCH_GUARD_BEGIN
   int64_t numel = 1;
   for (int64_t d : shape) numel *= d;
   const size_t expected = static_cast<size_t>(numel) * c10::elementSize(dtype);
@@ -139,25 +145,19 @@ Napi::Value FromBuffer(const Napi::CallbackInfo& info) {
                                          " needs " + std::to_string(expected) + " bytes, got " + std::to_string(data.ByteLength()));
   }
   at::Tensor out = at::empty(shape, at::TensorOptions().dtype(dtype));
-  if (expected > 0) {
-    auto* bytes = static_cast<uint8_t*>(data.ArrayBuffer().Data()) + data.ByteOffset();
-    std::memcpy(out.data_ptr(), bytes, expected);
-  }
+  if (expected > 0) std::memcpy(out.data_ptr(), ViewBytes(env, data), expected);
   return WrapTensor(env, out);
-  TORCH_GUARD_END(env)
 }
 
 // toBuffer(tensor): the tensor's elements, contiguous, on the CPU, in a fresh ArrayBuffer.
 Napi::Value ToBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   at::Tensor& t = UnwrapTensor(env, info[0], "toBuffer");
-  TORCH_GUARD_BEGIN
   at::Tensor c = t.detach().to(at::kCPU).contiguous();
   const size_t bytes = c.numel() * c.element_size();
   Napi::ArrayBuffer buf = Napi::ArrayBuffer::New(env, bytes);
   if (bytes > 0) std::memcpy(buf.Data(), c.data_ptr(), bytes);
   return buf;
-  TORCH_GUARD_END(env)
 }
 
 // meta(tensor) -> [scalarType, device, requiresGrad, ...sizes]: one crossing for all metadata.
@@ -175,10 +175,8 @@ Napi::Value Meta(const Napi::CallbackInfo& info) {
 Napi::Value SetRequiresGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   at::Tensor& t = UnwrapTensor(env, info[0], "setRequiresGrad");
-  TORCH_GUARD_BEGIN
   t.set_requires_grad(info[1].ToBoolean().Value());
   return env.Undefined();
-  TORCH_GUARD_END(env)
 }
 
 Napi::Value IsLeaf(const Napi::CallbackInfo& info) {
@@ -193,11 +191,9 @@ Napi::Value Grad(const Napi::CallbackInfo& info) {
 Napi::Value SetGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   at::Tensor& t = UnwrapTensor(env, info[0], "setGrad");
-  TORCH_GUARD_BEGIN
   if (info[1].IsNull() || info[1].IsUndefined()) t.mutable_grad().reset();
   else t.mutable_grad() = UnwrapTensor(env, info[1], "setGrad value");
   return env.Undefined();
-  TORCH_GUARD_END(env)
 }
 
 std::vector<at::Tensor> TensorArray(Napi::Env env, const Napi::Value& value, const char* what) {
@@ -218,10 +214,8 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
   auto outputs = TensorArray(env, info[0], "backward outputs");
   auto grads = TensorArray(env, info[1], "backward gradients");
   const bool retain = info[2].ToBoolean().Value();
-  TORCH_GUARD_BEGIN
   torch::autograd::backward(outputs, grads, retain, false);
   return env.Undefined();
-  TORCH_GUARD_END(env)
 }
 
 // autogradGrad(outputs, inputs, gradOutputs | null, retainGraph, createGraph, allowUnused)
@@ -230,13 +224,11 @@ Napi::Value AutogradGrad(const Napi::CallbackInfo& info) {
   auto outputs = TensorArray(env, info[0], "grad outputs");
   auto inputs = TensorArray(env, info[1], "grad inputs");
   auto grads = TensorArray(env, info[2], "grad gradOutputs");
-  TORCH_GUARD_BEGIN
   auto result = torch::autograd::grad(outputs, inputs, grads, info[3].ToBoolean().Value(),
                                       info[4].ToBoolean().Value(), info[5].ToBoolean().Value());
   Napi::Array out = Napi::Array::New(env, result.size());
   for (size_t i = 0; i < result.size(); ++i) out.Set(static_cast<uint32_t>(i), WrapTensor(env, result[i]));
   return out;
-  TORCH_GUARD_END(env)
 }
 
 // setGradEnabled(enabled) -> previous state
@@ -248,10 +240,8 @@ Napi::Value SetGradEnabled(const Napi::CallbackInfo& info) {
 
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  TORCH_GUARD_BEGIN
   at::set_num_threads(info[0].As<Napi::Number>().Int32Value());
   return env.Undefined();
-  TORCH_GUARD_END(env)
 }
 
 Napi::Value NumThreads(const Napi::CallbackInfo& info) {
@@ -260,10 +250,8 @@ Napi::Value NumThreads(const Napi::CallbackInfo& info) {
 
 Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  TORCH_GUARD_BEGIN
   torch::manual_seed(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()));
   return env.Undefined();
-  TORCH_GUARD_END(env)
 }
 
 Napi::Value CudaDeviceCount(const Napi::CallbackInfo& info) {
@@ -278,11 +266,9 @@ Napi::Value Version(const Napi::CallbackInfo& info) {
 Napi::Value JitLoad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::string path = StringArg(info, 0, "TorchScript path");
-  TORCH_GUARD_BEGIN
   c10::optional<c10::Device> device;
   if (info.Length() > 1 && info[1].IsString()) device = c10::Device(info[1].As<Napi::String>().Utf8Value());
   return WrapModule(env, torch::jit::load(path, device));
-  TORCH_GUARD_END(env)
 }
 
 // moduleRun(module, methodName, inputs)
@@ -292,13 +278,11 @@ Napi::Value ModuleRun(const Napi::CallbackInfo& info) {
   const std::string method = StringArg(info, 1, "method name");
   if (!info[2].IsArray()) throw Napi::TypeError::New(env, "moduleRun: inputs must be an array");
   Napi::Array inputs = info[2].As<Napi::Array>();
-  TORCH_GUARD_BEGIN
   std::vector<c10::IValue> stack;
   for (uint32_t i = 0; i < inputs.Length(); ++i) stack.push_back(ToIValueUntyped(env, inputs.Get(i)));
   auto fn = module.find_method(method);
   if (!fn) throw Napi::Error::New(env, "TorchScript module has no method '" + method + "'");
   return FromIValue(env, (*fn)(std::move(stack)));
-  TORCH_GUARD_END(env)
 }
 
 // moduleTensors(module, "parameters" | "buffers") -> [[name, tensor], ...]
@@ -314,7 +298,6 @@ Napi::Value ModuleTensors(const Napi::CallbackInfo& info) {
     pair.Set(1u, WrapTensor(env, t));
     out.Set(i++, pair);
   };
-  TORCH_GUARD_BEGIN
   if (which == "parameters") {
     for (const auto& p : module.named_parameters(true)) push(p.name, p.value);
   } else if (which == "buffers") {
@@ -323,42 +306,50 @@ Napi::Value ModuleTensors(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(env, "moduleTensors: kind must be 'parameters' or 'buffers'");
   }
   return out;
-  TORCH_GUARD_END(env)
 }
 
 Napi::Value ModuleTrain(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  TORCH_GUARD_BEGIN
   UnwrapModule(env, info[0]).train(info[1].ToBoolean().Value());
   return env.Undefined();
-  TORCH_GUARD_END(env)
 }
 
 Napi::Value ModuleTo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  TORCH_GUARD_BEGIN
   UnwrapModule(env, info[0]).to(c10::Device(StringArg(info, 1, "device")));
   return env.Undefined();
-  TORCH_GUARD_END(env)
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  const std::pair<const char*, Napi::Function::Callback> fns[] = {
-      {"findOp", FindOp},         {"opSchema", OpSchema},
-      {"callOp", CallOp},         {"dispose", Dispose},
-      {"liveTensors", LiveTensors}, {"fromBuffer", FromBuffer},
-      {"toBuffer", ToBuffer},     {"meta", Meta},
-      {"setRequiresGrad", SetRequiresGrad}, {"isLeaf", IsLeaf},
-      {"grad", Grad},             {"setGrad", SetGrad},
-      {"backward", Backward},     {"autogradGrad", AutogradGrad},
-      {"setGradEnabled", SetGradEnabled}, {"setNumThreads", SetNumThreads},
-      {"numThreads", NumThreads}, {"manualSeed", ManualSeed},
-      {"cudaDeviceCount", CudaDeviceCount}, {"version", Version},
-      {"jitLoad", JitLoad},       {"moduleRun", ModuleRun},
-      {"moduleTensors", ModuleTensors}, {"moduleTrain", ModuleTrain},
-      {"moduleTo", ModuleTo},
+  // Every export goes through Export<Fn>, which wraps it in the libtorch exception guard.
+  static constexpr ExportEntry kExports[] = {
+      Export<FindOp>("findOp"),
+      Export<OpSchema>("opSchema"),
+      Export<CallOp>("callOp"),
+      Export<Dispose>("dispose"),
+      Export<LiveTensors>("liveTensors"),
+      Export<FromBuffer>("fromBuffer"),
+      Export<ToBuffer>("toBuffer"),
+      Export<Meta>("meta"),
+      Export<SetRequiresGrad>("setRequiresGrad"),
+      Export<IsLeaf>("isLeaf"),
+      Export<Grad>("grad"),
+      Export<SetGrad>("setGrad"),
+      Export<Backward>("backward"),
+      Export<AutogradGrad>("autogradGrad"),
+      Export<SetGradEnabled>("setGradEnabled"),
+      Export<SetNumThreads>("setNumThreads"),
+      Export<NumThreads>("numThreads"),
+      Export<ManualSeed>("manualSeed"),
+      Export<CudaDeviceCount>("cudaDeviceCount"),
+      Export<Version>("version"),
+      Export<JitLoad>("jitLoad"),
+      Export<ModuleRun>("moduleRun"),
+      Export<ModuleTensors>("moduleTensors"),
+      Export<ModuleTrain>("moduleTrain"),
+      Export<ModuleTo>("moduleTo"),
   };
-  for (const auto& [name, fn] : fns) exports.Set(name, Napi::Function::New(env, fn, name));
+  for (const ExportEntry& e : kExports) exports.Set(e.name, Napi::Function::New(env, e.callback, e.name));
   return exports;
 }
 

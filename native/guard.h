@@ -1,18 +1,40 @@
-// One guard around every native entry point: libtorch reports errors as C++ exceptions, which
-// must reach JavaScript as Error objects carrying libtorch's own message, never as a crash.
+// One guard around every native entry point, applied by construction: the export table holds
+// only Guarded<Fn> callbacks (see Export below), so no entry point can forget it. libtorch reports
+// errors as C++ exceptions; the guard turns them into JavaScript Errors carrying libtorch's own
+// message without its C++ backtrace, never a crash.
 #pragma once
 #include <napi.h>
 #include <c10/util/Exception.h>
 
-#define TORCH_GUARD_BEGIN try {
-#define TORCH_GUARD_END(env)                                                   \
-  }                                                                            \
-  catch (const Napi::Error&) {                                                 \
-    throw;                                                                     \
-  }                                                                            \
-  catch (const c10::Error& e) {                                                \
-    throw Napi::Error::New(env, e.what_without_backtrace());                  \
-  }                                                                            \
-  catch (const std::exception& e) {                                            \
-    throw Napi::Error::New(env, e.what());                                     \
+#include <exception>
+
+namespace idfr {
+
+template <Napi::Value (*Fn)(const Napi::CallbackInfo&)>
+Napi::Value Guarded(const Napi::CallbackInfo& info) {
+  try {
+    return Fn(info);
+  } catch (const Napi::Error&) {
+    throw;  // already a JavaScript error (TypeError, RangeError, ...): pass it on unchanged
+  } catch (const c10::Error& e) {
+    throw Napi::Error::New(info.Env(), e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), e.what());
+  } catch (...) {
+    throw Napi::Error::New(info.Env(), "unknown C++ exception in the native addon");
   }
+}
+
+// One row of the export table: a JavaScript name and its guarded callback. Built only by
+// Export<Fn>(name), which is the single place a native function becomes reachable from JavaScript.
+struct ExportEntry {
+  const char* name;
+  Napi::Function::Callback callback;
+};
+
+template <Napi::Value (*Fn)(const Napi::CallbackInfo&)>
+constexpr ExportEntry Export(const char* name) {
+  return ExportEntry{name, Guarded<Fn>};
+}
+
+}  // namespace idfr

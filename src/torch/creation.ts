@@ -65,19 +65,19 @@ export function scalar(value: number, options: TensorOptions = {}): Tensor {
   return tensor([value], [], { dtype: "float32", ...options });
 }
 
-function factory(name: string, shape: readonly number[], extra: readonly (number | null)[], options: TensorOptions, defaultDType: DType = "float32"): Tensor {
-  checkShape(shape, name);
-  return op(`aten::${name}`, [shape, ...extra, dtypeCode(options.dtype ?? defaultDType), null, options.device ?? "cpu", null]);
+function factory(opName: string, shape: readonly number[], extra: readonly (number | null)[], options: TensorOptions, defaultDType: DType = "float32"): Tensor {
+  checkShape(shape, opName.replace(/^aten::|\..*$/g, ""));
+  return op(opName, [shape, ...extra, dtypeCode(options.dtype ?? defaultDType), null, options.device ?? "cpu", null]);
 }
 
-export const zeros = (shape: readonly number[], options: TensorOptions = {}): Tensor => factory("zeros", shape, [], options);
-export const ones = (shape: readonly number[], options: TensorOptions = {}): Tensor => factory("ones", shape, [], options);
-export const empty = (shape: readonly number[], options: TensorOptions = {}): Tensor => factory("empty.memory_format", shape, [], options);
-export const full = (shape: readonly number[], value: number, options: TensorOptions = {}): Tensor => factory("full", shape, [value], options);
+export const zeros = (shape: readonly number[], options: TensorOptions = {}): Tensor => factory("aten::zeros", shape, [], options);
+export const ones = (shape: readonly number[], options: TensorOptions = {}): Tensor => factory("aten::ones", shape, [], options);
+export const empty = (shape: readonly number[], options: TensorOptions = {}): Tensor => factory("aten::empty.memory_format", shape, [], options);
+export const full = (shape: readonly number[], value: number, options: TensorOptions = {}): Tensor => factory("aten::full", shape, [value], options);
 /** Samples from U[0, 1). */
-export const rand = (shape: readonly number[], options: TensorOptions = {}): Tensor => factory("rand", shape, [], options);
+export const rand = (shape: readonly number[], options: TensorOptions = {}): Tensor => factory("aten::rand", shape, [], options);
 /** Samples from N(0, 1). */
-export const randn = (shape: readonly number[], options: TensorOptions = {}): Tensor => factory("randn", shape, [], options);
+export const randn = (shape: readonly number[], options: TensorOptions = {}): Tensor => factory("aten::randn", shape, [], options);
 
 /** Integers drawn uniformly from [low, high). */
 export function randint(low: number, high: number, shape: readonly number[], options: TensorOptions = {}): Tensor {

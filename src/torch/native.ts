@@ -50,9 +50,14 @@ export interface NativeBinding {
   moduleTo(m: ModuleHandle, device: string): void;
 }
 
-function load(): NativeBinding {
+/** The package folder (the one holding binding.gyp), from src/torch or a compiled copy of it. */
+function projectRoot(): string | undefined {
   const here = dirname(fileURLToPath(import.meta.url));
-  const root = [join(here, "..", ".."), join(here, "..", "..", "..")].find((p) => existsSync(join(p, "binding.gyp")));
+  return [join(here, "..", ".."), join(here, "..", "..", "..")].find((p) => existsSync(join(p, "binding.gyp")));
+}
+
+function load(): NativeBinding {
+  const root = projectRoot();
   const candidates = root
     ? [join(root, "build", "Release", "idfr_torch.node"), join(root, "build", "Debug", "idfr_torch.node")]
     : [];
@@ -63,8 +68,9 @@ function load(): NativeBinding {
         "or set LIBTORCH=/path/to/libtorch), then run `npm run build:native` (or `bash scripts/setup.sh`).",
     );
   }
+  let binding: NativeBinding;
   try {
-    return createRequire(import.meta.url)(found) as NativeBinding;
+    binding = createRequire(import.meta.url)(found) as NativeBinding;
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new Error(
@@ -73,6 +79,30 @@ function load(): NativeBinding {
         "then rebuild with `npm run build:native`.",
     );
   }
+  assertSupportedLibtorch(binding.version(), found);
+  return binding;
+}
+
+interface VersionRule {
+  SUPPORTED: string;
+  versionProblem(version: string, where?: string): string | null;
+}
+
+/** The supported libtorch range, shared with the build script so the two never disagree. */
+function versionRule(): VersionRule {
+  return createRequire(import.meta.url)(join(projectRoot() ?? "", "scripts", "libtorch.cjs")) as VersionRule;
+}
+
+/** The libtorch versions idfr works with, e.g. ">= 1.13". */
+export const SUPPORTED_LIBTORCH: string = versionRule().SUPPORTED;
+
+/**
+ * Throws one sentence naming the found and the supported libtorch versions when `version` (as
+ * the addon reports it) is outside the supported range; `where` names the addon or library.
+ */
+export function assertSupportedLibtorch(version: string, where: string): void {
+  const problem = versionRule().versionProblem(version, where);
+  if (problem !== null) throw new Error(`idfr: ${problem.replace(/\.$/, "")}, then rebuild with \`npm run build:native\`.`);
 }
 
 /** The loaded addon. */
