@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { DATASET_NAMES, loadDataset, type Dataset, type DatasetName, type LoadDatasetOptions, type SplitName } from "../data/datasets.js";
-import { imageGridPng } from "../data/grid.js";
+import { gridSize, imageGridPng, MAX_GRID_SIDE } from "../data/grid.js";
 import { Rng } from "../data/random.js";
 import { readDataFile, sniffPath } from "../data/sniff.js";
 import { classCounts, type ImageSet } from "../data/types.js";
@@ -10,6 +10,10 @@ import { classCounts, type ImageSet } from "../data/types.js";
  * `idfr data info <name|path>` and `idfr data show <name|path>`: what a dataset holds, and a look
  * at its images. A dataset name is loaded with its splits; a path is sniffed for its format.
  */
+
+/** Most images `data show` puts in one grid, and the largest enlargement. */
+const MAX_GRID_IMAGES = 1024;
+const MAX_SCALE = 32;
 
 interface CommonFlags {
   root?: string;
@@ -52,11 +56,11 @@ export function registerDataCommands(program: Command, out: DataCommandOutput = 
       .command("show")
       .description("write a PNG grid of sample images")
       .argument("[target]", "a dataset name or a path, as for `data info`", "fashion-mnist")
-      .option("--n <count>", "images in the grid", positiveInt, 16)
+      .option("--n <count>", `images in the grid (at most ${MAX_GRID_IMAGES})`, intInRange(1, MAX_GRID_IMAGES), 16)
       .option("--out <file>", "PNG file to write", "grid.png")
       .addOption(new Option("--split <split>", "split to draw from").choices(["train", "val", "test", "extra"]).default("train"))
       .option("--seed <n>", "seed of the random choice of images", integer, 0)
-      .option("--scale <k>", "enlarge each image k times (default: to at least 64 pixels)", positiveInt),
+      .option("--scale <k>", `enlarge each image k times, at most ${MAX_SCALE} (default: to at least 64 pixels)`, intInRange(1, MAX_SCALE)),
   ).action(async (target: string, flags: ShowFlags) => {
     const loaded = await loadTarget(target, flags);
     const set = loaded.sets[flags.split] ?? (loaded.kind === "file" ? loaded.sets.all : undefined);
@@ -64,6 +68,10 @@ export function registerDataCommands(program: Command, out: DataCommandOutput = 
     const n = Math.min(flags.n, set.shape[0]);
     const picked = Array.from(new Rng(flags.seed).permutation(set.shape[0]).subarray(0, n));
     const scale = flags.scale ?? Math.max(1, Math.ceil(64 / set.shape[2]));
+    const { width, height } = gridSize(n, [set.shape[2], set.shape[3]], { scale });
+    if (width > MAX_GRID_SIDE || height > MAX_GRID_SIDE) {
+      throw new InvalidArgumentError(`--n ${n} at --scale ${scale}: the grid would be ${width}x${height} pixels, at most ${MAX_GRID_SIDE} per side; use a smaller --n or --scale`);
+    }
     await writeFile(flags.out, await imageGridPng(set, picked, { scale }));
     const names = picked.map((i) => set.classes[set.labels[i]]);
     out.write(`wrote ${flags.out}: ${n} ${flags.split} images of ${loaded.title}, row by row: ${names.join(", ")}\n`);
@@ -133,6 +141,17 @@ function integer(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n)) throw new InvalidArgumentError(`expected an integer, got ${JSON.stringify(value)}`);
   return n;
+}
+
+/** An option parser for integers in [min, max]. */
+function intInRange(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`expected ${min === 1 ? "a positive integer" : `an integer from ${min}`} up to ${max}, got ${JSON.stringify(value)}`);
+    }
+    return n;
+  };
 }
 
 function positiveInt(value: string): number {

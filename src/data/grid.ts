@@ -13,12 +13,11 @@ export interface GridOptions {
   background?: number;
 }
 
-/** A grid of the images at `indices` as interleaved RGB bytes (grey images are repeated on R, G, B). */
-export function imageGrid(set: ImageSet, indices: ArrayLike<number>, options: GridOptions = {}): { data: Uint8Array; width: number; height: number } {
-  const n = indices.length;
-  if (n < 1) throw new RangeError("imageGrid: expected at least one image");
-  const [, c, h, w] = set.shape;
-  if (c !== 1 && c !== 3) throw new RangeError(`imageGrid: expected 1 or 3 channels, got ${c}`);
+/** The largest side of a grid image, in pixels: within it a grid stays under sharp's input limit of 16383 x 16383 pixels. */
+export const MAX_GRID_SIDE = 16383;
+
+/** Width and height in pixels of a grid of `n` images of `h` x `w` pixels (see {@link GridOptions}). */
+export function gridSize(n: number, [h, w]: readonly [number, number], options: GridOptions = {}): { width: number; height: number; columns: number; rows: number } {
   const columns = options.columns ?? Math.ceil(Math.sqrt(n));
   const scale = options.scale ?? 1;
   const gap = options.gap ?? 2;
@@ -26,10 +25,23 @@ export function imageGrid(set: ImageSet, indices: ArrayLike<number>, options: Gr
     if (!Number.isInteger(v) || v < 1) throw new TypeError(`${k}: expected a positive integer, got ${v}`);
   }
   const rows = Math.ceil(n / columns);
+  return { width: columns * w * scale + (columns + 1) * gap, height: rows * h * scale + (rows + 1) * gap, columns, rows };
+}
+
+/** A grid of the images at `indices` as interleaved RGB bytes (grey images are repeated on R, G, B). */
+export function imageGrid(set: ImageSet, indices: ArrayLike<number>, options: GridOptions = {}): { data: Uint8Array; width: number; height: number } {
+  const n = indices.length;
+  if (n < 1) throw new RangeError("imageGrid: expected at least one image");
+  const [, c, h, w] = set.shape;
+  if (c !== 1 && c !== 3) throw new RangeError(`imageGrid: expected 1 or 3 channels, got ${c}`);
+  const scale = options.scale ?? 1;
+  const gap = options.gap ?? 2;
+  const { width, height, columns } = gridSize(n, [h, w], options);
+  if (width > MAX_GRID_SIDE || height > MAX_GRID_SIDE) {
+    throw new RangeError(`imageGrid: ${n} images of ${h}x${w} at scale ${scale} make a ${width}x${height} grid; at most ${MAX_GRID_SIDE} pixels per side`);
+  }
   const cw = w * scale;
   const ch = h * scale;
-  const width = columns * cw + (columns + 1) * gap;
-  const height = rows * ch + (rows + 1) * gap;
   const data = new Uint8Array(width * height * 3).fill(options.background ?? 128);
   const size = imageSize(set.shape);
   const plane = h * w;

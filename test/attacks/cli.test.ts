@@ -1,6 +1,6 @@
 /** `idfr attack` end to end on tiny untrained models and 16 embedded digits. */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -60,4 +60,33 @@ test("idfr attack --surrogate transfers; --targeted aims at random classes; --js
 test("idfr attack rejects a malformed --eps with the option's name", async () => {
   await assert.rejects(idfr("attack", "--model", join(dir, "target"), "--data", "mnist", "--eps", "eight"), /--eps <r>' argument 'eight' is invalid\. expected a number such as 0\.031/);
   await assert.rejects(idfr("attack", "--model", join(dir, "target"), "--data", "mnist", "--eps", "2/255", "--attack", "bim", "--eps", "1.5", "--n", "2"), /eps: expected a number in \[0, 1\], got 1.5/);
+});
+
+test("idfr attack refuses a model trained on another dataset unless --force", async () => {
+  manualSeed(3);
+  const fashion = createClassifier("small-cnn", { numClasses: 10, inputShape: [1, 28, 28], width: 0.25, normalization: "mnist" });
+  saveClassifier(join(dir, "fashion"), fashion, { dataset: "fashion-mnist" });
+  fashion.dispose();
+  const args = ["attack", "--model", join(dir, "fashion"), "--data", "mnist", "--attack", "fgsm", "--n", "4", "--json"];
+  await assert.rejects(idfr(...args), new RegExp(`--model ${join(dir, "fashion")} does not fit mnist: it was trained on fashion-mnist, not mnist \\(pass --force to use it anyway\\)`));
+  assert.equal(JSON.parse(await idfr(...args, "--force")).n, 4);
+  // A surrogate is checked too: it must have been trained on the same data.
+  await assert.rejects(idfr("attack", "--model", join(dir, "target"), "--surrogate", join(dir, "fashion"), "--data", "mnist", "--n", "4"),
+    /--surrogate .*fashion does not fit mnist: it was trained on fashion-mnist/);
+});
+
+test("idfr attack names the option whose model folder is broken", async () => {
+  const broken = join(dir, "broken");
+  mkdirSync(broken, { recursive: true });
+  writeFileSync(join(broken, "model.json"), "{ not json");
+  await assert.rejects(idfr("attack", "--model", join(dir, "target"), "--surrogate", broken, "--data", "mnist", "--n", "2"),
+    new RegExp(`^Error: --surrogate ${broken}: ${join(broken, "model.json")}: not valid JSON`));
+  await assert.rejects(idfr("attack", "--model", broken, "--data", "mnist", "--n", "2"), new RegExp(`^Error: --model ${broken}: .*not valid JSON`));
+  await assert.rejects(idfr("attack", "--model", join(dir, "missing"), "--data", "mnist", "--n", "2"), /--model .*missing: .*not a model folder/);
+});
+
+test("idfr attack runs on --device cpu and gives the same report as without it", async () => {
+  const args = ["attack", "--model", join(dir, "target"), "--data", "mnist", "--attack", "bim", "--n", "8", "--json"];
+  const strip = (text: string) => ({ ...JSON.parse(text), seconds: 0, imagesPerSecond: 0 });
+  assert.deepEqual(strip(await idfr(...args, "--device", "cpu")), strip(await idfr(...args)));
 });

@@ -68,3 +68,22 @@ test("imageGrid places images row by row, enlarged, on a grey background", () =>
   assert.deepEqual(at(6, 1), [images[0], images[0], images[0]]); // image 0 in the second column
   assert.deepEqual(at(1, 6), [images[4], images[4], images[4]]); // image 1 in the second row
 });
+
+test("data show names the option when --n or --scale is out of range, or the grid too large", async (t) => {
+  const root = tempDir(t);
+  cifarFolder(root);
+  const png = join(root, "grid.png");
+  await assert.rejects(run("data", "show", "cifar10", "--root", root, "--n", "100000", "--out", png), /--n <count>' argument '100000' is invalid\. expected a positive integer up to 1024/);
+  await assert.rejects(run("data", "show", "cifar10", "--root", root, "--scale", "100000", "--out", png), /--scale <k>' argument '100000' is invalid\. expected a positive integer up to 32/);
+  // Within the limits: the 7 test images of 32x32 at scale 32 make a grid of 3 columns, 3,080 pixels wide.
+  await run("data", "show", "cifar10", "--root", root, "--split", "test", "--scale", "32", "--out", png);
+  assert.equal((await sharp(png).metadata()).width, 3 * 32 * 32 + 4 * 2);
+  const big = { images: new Uint8Array(1024 * 3 * 32 * 32), labels: new Uint8Array(1024), shape: [1024, 3, 32, 32] as [number, number, number, number], classes: ["x"] };
+  assert.throws(() => imageGrid(big, Array.from({ length: 1024 }, (_, i) => i), { scale: 32 }), /imageGrid: 1024 images of 32x32 at scale 32 make a 32834x32834 grid; at most 16383 pixels per side/);
+});
+
+test("data show refuses a grid too large for the image library, naming --n and --scale", async () => {
+  // 1,024 digits at scale 32: 32 columns of 896 pixels.
+  await assert.rejects(run("data", "show", "mnist", "--limit", "1100", "--n", "1024", "--scale", "32", "--out", "unused.png"),
+    /--n 1024 at --scale 32: the grid would be 28738x28738 pixels, at most 16383 per side; use a smaller --n or --scale/);
+});
