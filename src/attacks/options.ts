@@ -1,63 +1,33 @@
 /**
- * Option checks shared by the attacks. Errors name the option and show the value received, so a
- * typo in a config file points at itself: `eps: expected a number in [0, 1], got -1`.
+ * The attacks' tunable options, declared once as a zod schema: their TS type, validation, config
+ * keys (`attackOptions` in experiment configs) and CLI flags (`--steps`, `--step-size`, ...) all
+ * come from {@link AttackSettingsSchema}. The option checks themselves live in core/validate.ts and
+ * are re-exported here for the attack classes.
  */
+import { z } from "zod";
+import { parseRadius } from "../core/validate.js";
 
-/** An option that fails its check: a RangeError (or TypeError for the wrong type) naming it. */
-export function invalidOption(name: string, expected: string, got: unknown): Error {
-  const shown = typeof got === "string" ? JSON.stringify(got) : typeof got === "number" || typeof got === "boolean" ? String(got) : got === undefined ? "undefined" : got === null ? "null" : Array.isArray(got) ? "an array" : `a value of type ${typeof got}`;
-  const message = `${name}: expected ${expected}, got ${shown}`;
-  return typeof got === "number" ? new RangeError(message) : new TypeError(message);
-}
+export { checkBoolean, checkChoice, checkInteger, checkKnownKeys, checkNumber, checkPositive, invalidParam as invalidOption } from "../core/validate.js";
 
-/** A finite number in [min, max]. */
-export function checkNumber(name: string, value: unknown, min = -Infinity, max = Infinity): number {
-  if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max) {
-    const range = min === -Infinity && max === Infinity ? "a finite number" : max === Infinity ? `a number >= ${min}` : min === -Infinity ? `a number <= ${max}` : `a number in [${min}, ${max}]`;
-    throw invalidOption(name, range, value);
-  }
-  return value;
-}
-
-/** A number > 0 (and <= max). */
-export function checkPositive(name: string, value: unknown, max = Infinity): number {
-  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0 || value > max) {
-    throw invalidOption(name, max === Infinity ? "a positive number" : `a number in (0, ${max}]`, value);
-  }
-  return value;
-}
-
-/** An integer in [min, max]. */
-export function checkInteger(name: string, value: unknown, min = 0, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? (min === 1 ? "a positive integer" : `an integer >= ${min}`) : `an integer in [${min}, ${max}]`;
-    throw invalidOption(name, range, value);
-  }
-  return value;
-}
-
-/** A boolean. */
-export function checkBoolean(name: string, value: unknown): boolean {
-  if (typeof value !== "boolean") throw invalidOption(name, "true or false", value);
-  return value;
-}
-
-/** One of a fixed list of strings. */
-export function checkChoice<T extends string>(name: string, value: unknown, choices: readonly T[]): T {
-  if (typeof value !== "string" || !(choices as readonly string[]).includes(value)) {
-    throw invalidOption(name, `one of ${choices.map((c) => JSON.stringify(c)).join(", ")}`, value);
-  }
-  return value as T;
-}
-
-/** Rejects option keys an attack does not know (a misspelt `stepsize` would otherwise be ignored silently). */
-export function checkKnownKeys(what: string, options: object, known: readonly string[]): void {
-  for (const key of Object.keys(options)) {
-    if ((options as Record<string, unknown>)[key] !== undefined && !known.includes(key)) {
-      throw new TypeError(`${what}: unknown option ${JSON.stringify(key)} (known: ${known.join(", ")})`);
-    }
-  }
-}
+/**
+ * Step settings an attack may take, each optional: what is given overrides the preset. Which
+ * attack takes which key is in the attack registry (presets.ts); a key an attack does not take is
+ * an error naming both.
+ */
+export const AttackSettingsSchema = z.strictObject({
+  steps: z.number().int().positive().optional().describe("iterations (per binary-search step for cw-l2)"),
+  stepSize: z.number().positive().max(1).optional().describe("step size on the [0, 1] scale (l_inf) or in L2 units (pgd-l2)"),
+  randomStart: z.boolean().optional().describe("start from a uniform random point of the ball"),
+  restarts: z.number().int().positive().optional().describe("random restarts (apgd)"),
+  seed: z.number().int().nonnegative().max(4294967295).optional().describe("seed of random starts"),
+  kappa: z.number().nonnegative().optional().describe("confidence margin (cw, cw-l2)"),
+  binarySteps: z.number().int().positive().optional().describe("binary-search steps on c (cw-l2)"),
+  lr: z.number().positive().optional().describe("Adam learning rate (cw-l2)"),
+  initialConst: z.number().positive().optional().describe("initial c (cw-l2)"),
+  rho: z.number().min(0).max(1).optional().describe("step-size halving threshold (apgd)"),
+});
+export type AttackSettings = z.output<typeof AttackSettingsSchema>;
+export const ATTACK_SETTING_KEYS = Object.keys(AttackSettingsSchema.shape) as (keyof AttackSettings)[];
 
 /**
  * Parses a perturbation budget written as a fraction (`8/255`) or a decimal (`0.031`), as the
@@ -65,12 +35,5 @@ export function checkKnownKeys(what: string, options: object, known: readonly st
  * l_inf range; pass Infinity for L2 budgets).
  */
 export function parseEps(text: string, name = "eps", max = 1): number {
-  const trimmed = text.trim();
-  const fraction = /^(\d+(?:\.\d+)?)\s*\/\s*(\d+(?:\.\d+)?)$/.exec(trimmed);
-  let value: number;
-  if (fraction) value = Number(fraction[1]) / Number(fraction[2]);
-  else if (/^(\d+(\.\d*)?|\.\d+)(e-?\d+)?$/i.test(trimmed)) value = Number(trimmed);
-  else throw invalidOption(name, "a number such as 0.031 or a fraction such as 8/255", text);
-  if (!Number.isFinite(value) || value < 0 || value > max) throw invalidOption(name, max === Infinity ? "a finite number >= 0" : `a number in [0, ${max}]`, text);
-  return value;
+  return parseRadius(text, name, max);
 }

@@ -1,37 +1,28 @@
-/** Option parsers shared by the CLI commands; each error names the option and what was expected. */
+/**
+ * Option parsers shared by the CLI commands; each error names what was expected and what came.
+ * The checks are core/validate.ts's, so the command line, configs and the library say the same.
+ */
 import { InvalidArgumentError } from "commander";
+import { checkInteger, checkNumber, checkPositive, parseRadius } from "../core/validate.js";
 
-export function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got ${JSON.stringify(value)}`);
-  return n;
+/** Runs a core check on a flag's text, turning its error into commander's (which names the flag). */
+function flag<T>(value: string, check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message.replace(/^[^:]*: /, "").replace(/, got .*$/s, `, got ${JSON.stringify(value)}`));
+  }
 }
 
-export function nonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a non-negative integer, got ${JSON.stringify(value)}`);
-  return n;
-}
+const num = (value: string) => (value.trim() === "" ? Number.NaN : Number(value));
 
-export function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a positive number, got ${JSON.stringify(value)}`);
-  return n;
-}
-
-export function nonNegativeNumber(value: string): number {
-  const n = Number(value);
-  if (!(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a non-negative number, got ${JSON.stringify(value)}`);
-  return n;
-}
+export const positiveInt = (value: string): number => flag(value, () => checkInteger("value", num(value), 1));
+export const nonNegativeInt = (value: string): number => flag(value, () => checkInteger("value", num(value), 0));
+export const positiveNumber = (value: string): number => flag(value, () => checkPositive("value", num(value)));
+export const nonNegativeNumber = (value: string): number => flag(value, () => checkNumber("value", num(value), 0));
 
 /** An l_inf radius on the [0, 1] scale: "8/255" or "0.031". */
-export function epsilon(value: string): number {
-  const m = /^\s*([\d.]+)\s*\/\s*([\d.]+)\s*$/.exec(value);
-  const n = m ? Number(m[1]) / Number(m[2]) : Number(value);
-  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError(`expected a radius in [0, 1] such as 8/255 or 0.031, got ${JSON.stringify(value)}`);
-  return n;
-}
+export const epsilon = (value: string): number => flag(value, () => parseRadius(value, "eps"));
 
 /** A comma-separated list of radii: "4/255,8/255,16/255". */
 export function epsilonList(value: string): number[] {

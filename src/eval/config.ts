@@ -1,23 +1,22 @@
 /**
- * Experiment configs (JSON), validated with zod: the dataset, target and surrogate models, the
- * defenses, attacks, radii and threat models of one result matrix. Errors name the bad key.
+ * Experiment configs (JSON), declared once as a zod schema: the dataset, target and surrogate
+ * models, the defenses, attacks, radii and threat models of one result matrix. Names are checked
+ * against the registries (an unknown one lists the known ones), cross-references are checked
+ * (`adaptive.defenses` must be among `defenses`), and `name`, which names the results folder, must
+ * be a plain folder name. Errors name the bad key.
  */
 import { z } from "zod";
-import { ATTACK_NAMES, PRESET_NAMES } from "../attacks/presets.js";
+import { ATTACK_NAMES, attackEntry, PRESET_NAMES, type AttackName } from "../attacks/presets.js";
+import { AttackSettingsSchema, type AttackSettings } from "../attacks/options.js";
 import { DATASET_NAMES } from "../data/datasets.js";
+import { DEFENSE_NAMES } from "../defenses/registry.js";
+import { FastAtSettingsSchema } from "../defenses/fast-at-settings.js";
+import { IdfrSettingsSchema } from "../defenses/idfr/config.js";
 import { ARCHITECTURES } from "../models/registry.js";
 import { readJsonFile } from "../core/json-file.js";
+import { radiusSchema } from "../core/validate.js";
 
-/** A radius: a number in [0, 1] or a string such as "8/255". */
-const Radius = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  const m = typeof v === "string" ? /^\s*([\d.]+)\s*\/\s*([\d.]+)\s*$/.exec(v) : null;
-  const n = typeof v === "number" ? v : m ? Number(m[1]) / Number(m[2]) : Number(v);
-  if (!Number.isFinite(n) || n < 0 || n > 1) {
-    ctx.addIssue({ code: "custom", message: `expected a radius in [0, 1] such as 8/255, got ${JSON.stringify(v)}` });
-    return z.NEVER;
-  }
-  return n;
-});
+export const THREATS = ["transfer", "whitebox", "adaptive"] as const;
 
 export const ModelSpecSchema = z.strictObject({
   arch: z.enum(ARCHITECTURES as [string, ...string[]]),
@@ -30,19 +29,32 @@ export const ModelSpecSchema = z.strictObject({
 });
 export type ModelSpec = z.output<typeof ModelSpecSchema>;
 
-const IdSchema = z.strictObject({
-  epochs: z.number().int().positive(), lr: z.number().positive(), batchSize: z.number().int().positive(), width: z.number().positive(),
-  variant: z.enum(["paper", "reference-code"]), idLoss: z.enum(["ce", "feature-l1"]), gaussianRounds: z.number().int().nonnegative(), sigma: z.number().nonnegative(),
-  attack: z.enum(ATTACK_NAMES), trainEps: z.array(Radius).min(1), preset: z.enum(PRESET_NAMES), seed: z.number().int().nonnegative(),
-}).partial();
+/** A folder name under runs/: letters, digits, ".", "_" and "-", not starting with "." */
+const RunName = z.string().min(1).refine((s) => /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(s), {
+  error: (issue) => `expected a plain folder name (letters, digits, ".", "_", "-"; no slash, not starting with "."), got ${JSON.stringify(issue.input)}`,
+});
 
-const FrSchema = z.strictObject({
-  epochs: z.number().int().positive(), lr: z.number().positive(), batchSize: z.number().int().positive(),
-  pairing: z.enum(["paper", "pooled"]), gaussianRounds: z.number().int().nonnegative(), seed: z.number().int().nonnegative(),
-}).partial();
+/** A list of defense names, each registered; the error lists the known ones. */
+const DefenseList = z.array(z.string().min(1)).superRefine((names, ctx) => {
+  for (const n of names) {
+    if (!DEFENSE_NAMES.includes(n)) ctx.addIssue({ code: "custom", message: `unknown defense ${JSON.stringify(n)}; known: ${DEFENSE_NAMES.join(", ")}`, input: n });
+  }
+});
+
+/** Settings keys that none of `attacks` takes are errors (they would be ignored silently). */
+function checkSettingsUsed(settings: AttackSettings, attacks: readonly AttackName[], path: (string | number)[], ctx: z.RefinementCtx): void {
+  for (const [key, value] of Object.entries(settings)) {
+    if (value === undefined) continue;
+    if (!attacks.some((a) => (attackEntry(a).settings as readonly string[]).includes(key))) {
+      ctx.addIssue({ code: "custom", path: [...path, key], message: `none of the attacks (${attacks.join(", ")}) takes ${key}` });
+    }
+  }
+}
 
 export const ExperimentSchema = z.strictObject({
-  name: z.string().min(1),
+  /** Format version of the config (1; absent means 1). */
+  version: z.literal(1).default(1),
+  name: RunName,
   dataset: z.strictObject({
     name: z.enum(DATASET_NAMES),
     root: z.string().optional(),
@@ -54,24 +66,36 @@ export const ExperimentSchema = z.strictObject({
   }),
   /** Target classifiers, each with the surrogate its transfer AEs come from. */
   targets: z.array(ModelSpecSchema.extend({ surrogate: ModelSpecSchema })).min(1),
-  /** Rows: "none", "id", "id+fr", "fast-at", or a baseline ("feature-squeezing", "jpeg-q25", "jpeg-q50", "jpeg-q75", "tvm"). */
-  defenses: z.array(z.string().min(1)).min(1),
-  idfr: z.strictObject({ id: IdSchema.default({}), fr: FrSchema.default({}), trainImages: z.number().int().positive().optional() }).default({ id: {}, fr: {} }),
-  fastAt: z.strictObject({ epochs: z.number().int().positive().optional(), eps: Radius.default(8 / 255) }).default({ eps: 8 / 255 }),
+  /** Rows: registered defense names (see `idfr list`). */
+  defenses: DefenseList.min(1),
+  idfr: IdfrSettingsSchema.default({ id: {}, fr: {} }),
+  fastAt: FastAtSettingsSchema.default({ eps: 8 / 255 }),
   attacks: z.array(z.enum(ATTACK_NAMES)).min(1),
   preset: z.enum(PRESET_NAMES).default("paper"),
-  eps: z.array(Radius).min(1),
-  threats: z.array(z.enum(["transfer", "whitebox", "adaptive"])).min(1),
+  /** Settings of the transfer and white-box attacks that override the preset (each attack takes the keys it knows). */
+  attackOptions: AttackSettingsSchema.default({}),
+  eps: z.array(radiusSchema()).min(1),
+  threats: z.array(z.enum(THREATS)).min(1),
   adaptive: z.strictObject({
     attacks: z.array(z.enum(ATTACK_NAMES)).min(1).default(["pgd"]),
-    /** Defenses attacked adaptively (default: all). */
-    defenses: z.array(z.string()).optional(),
+    /** Defenses attacked adaptively (default: all); each must be among `defenses`. */
+    defenses: DefenseList.optional(),
     eotSamples: z.number().int().positive().default(10),
     preset: z.enum(PRESET_NAMES).default("standard"),
-  }).default({ attacks: ["pgd"], eotSamples: 10, preset: "standard" }),
+    /** Settings of the adaptive attacks that override the preset. */
+    attackOptions: AttackSettingsSchema.default({}),
+  }).default({ attacks: ["pgd"], eotSamples: 10, preset: "standard", attackOptions: {} }),
   /** Test images evaluated per cell (classes balanced). */
   evalImages: z.number().int().positive().default(1000),
   seed: z.number().int().nonnegative().default(0),
+}).superRefine((c, ctx) => {
+  for (const [i, d] of (c.adaptive.defenses ?? []).entries()) {
+    if (DEFENSE_NAMES.includes(d) && !c.defenses.includes(d)) {
+      ctx.addIssue({ code: "custom", path: ["adaptive", "defenses", i], message: `${JSON.stringify(d)} is not among defenses (${c.defenses.join(", ")}); add it there or drop it here` });
+    }
+  }
+  checkSettingsUsed(c.attackOptions, c.attacks, ["attackOptions"], ctx);
+  checkSettingsUsed(c.adaptive.attackOptions, c.adaptive.attacks, ["adaptive", "attackOptions"], ctx);
 });
 
 export type ExperimentConfig = z.output<typeof ExperimentSchema>;

@@ -16,6 +16,22 @@ const BUILDERS = {
 export type ArchName = keyof typeof BUILDERS;
 export const ARCHITECTURES = Object.keys(BUILDERS) as ArchName[];
 
+/** One registered architecture: its name, its label in reports and a line for `idfr list`. */
+export interface ArchitectureEntry {
+  name: ArchName;
+  label: string;
+  description: string;
+}
+
+/** Every built-in architecture (the builders above), with its label. */
+export const ARCHITECTURE_ENTRIES: readonly ArchitectureEntry[] = [
+  { name: "small-cnn", label: "small CNN", description: "two conv blocks and an MLP head, for MNIST-sized inputs" },
+  { name: "vgg16", label: "VGG16", description: "VGG16 (CIFAR variant, 512-d embedding)" },
+  { name: "resnet18", label: "ResNet18", description: "ResNet18 (CIFAR variant, 512-d embedding)" },
+  { name: "resnet50", label: "ResNet50", description: "ResNet50 (2048-d embedding)" },
+  { name: "inception-v3", label: "InceptionV3", description: "InceptionV3 (299x299 inputs, 2048-d embedding)" },
+];
+
 /** Per-channel mean and std of the usual training sets (normalisation lives inside the model). */
 export const NORMALIZATION: Record<string, { mean: number[]; std: number[] }> = {
   mnist: { mean: [0.1307], std: [0.3081] },

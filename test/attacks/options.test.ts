@@ -27,7 +27,7 @@ test("bad options throw errors that name the option and the value", () => {
   assert.throws(() => new PGD(42 as never), /model: expected a function from images to logits or an object with forward\(\), got 42/);
   assert.throws(() => withEot(model, 0), /eotSamples: expected a positive integer, got 0/);
   assert.throws(() => makeAttack("deepfool" as "fgsm", model, { eps: 0.1 }), /attack: expected one of "fgsm", .*"apgd-dlr", got "deepfool"/);
-  assert.throws(() => makeAttack("bim", model, { eps: 0.1, preset: "madry" as never }), /preset: expected one of "paper", "reference-code", "standard", got "madry"/);
+  assert.throws(() => makeAttack("bim", model, { eps: 0.1, preset: "madry" as never }), /preset: expected one of "paper", "reference-code", "standard", "standard-20", got "madry"/);
   assert.throws(() => makeAttack("pgd", model, { eps: -0.5 }), /eps: expected a number in \[0, 1\], got -0.5/);
 });
 

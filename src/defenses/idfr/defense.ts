@@ -4,27 +4,38 @@
  * test is plain gradient attacks through `attackForward`.
  */
 import { existsSync, mkdirSync } from "node:fs";
+import { z } from "zod";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import type { Classifier } from "../../models/classifier.js";
 import { loadClassifier } from "../../models/io.js";
 import { loadSafetensors, noGrad, saveSafetensors, type Tensor } from "../../torch/index.js";
 import { writeFileAtomic } from "../../core/atomic-write.js";
 import { readJsonFile } from "../../core/json-file.js";
+import { issueLines } from "../../core/validate.js";
 import { classifyByLogits, type Defense } from "../defense.js";
 import type { FrConfig, IdConfig } from "./config.js";
 import { InputDenoiser, type DenoiserVariant } from "./denoiser.js";
 import { FeatureRestorer } from "./restorer.js";
 
-/** What defense.json records. */
-export interface DefenseManifest {
-  format: "idfr-defense";
-  version: 1;
+/**
+ * What defense.json records, declared once: the type, the checks on reading and the version. Files
+ * written before the `version` field are read as version 1.
+ */
+export const DefenseManifestSchema = z.object({
+  format: z.literal("idfr-defense"),
+  version: z.literal(1).default(1),
   /** The target it was trained for; `dir` is relative to the defense folder when it was saved with one. */
-  target: { arch: string; embeddingDim: number; numClasses: number; inputShape: [number, number, number]; dir?: string };
-  denoiser: { channels: number; width: number; variant?: DenoiserVariant };
-  restorer: { embeddingDim: number } | null;
+  target: z.object({
+    arch: z.string(), embeddingDim: z.number().int().positive(), numClasses: z.number().int().min(2),
+    inputShape: z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()]), dir: z.string().optional(),
+  }),
+  denoiser: z.object({ channels: z.number().int().positive(), width: z.number().positive(), variant: z.enum(["paper", "reference-code"]).optional() }),
+  restorer: z.object({ embeddingDim: z.number().int().positive() }).nullable(),
+  training: z.object({ id: z.record(z.string(), z.unknown()).optional(), fr: z.record(z.string(), z.unknown()).optional(), dataset: z.string().optional(), trainImages: z.number().int().optional() }).optional(),
+});
+export type DefenseManifest = Omit<z.output<typeof DefenseManifestSchema>, "training"> & {
   training?: { id?: Partial<IdConfig>; fr?: Partial<FrConfig>; dataset?: string; trainImages?: number };
-}
+};
 
 export class IdfrDefense implements Defense {
   readonly stochastic = false;
@@ -101,9 +112,11 @@ export function saveDefense(dir: string, defense: IdfrDefense, options: { target
 export function readDefenseManifest(dir: string): DefenseManifest {
   const path = join(dir, "defense.json");
   if (!existsSync(path)) throw new Error(`${dir}: not a defense folder (no defense.json); make one with \`idfr defend\``);
-  const m = readJsonFile(path, "the defense description") as DefenseManifest;
-  if (m.format !== "idfr-defense") throw new Error(`${path}: "format" must be "idfr-defense", got ${JSON.stringify(m.format)}`);
-  return m;
+  const raw = readJsonFile(path, "the defense description") as { format?: unknown };
+  if (raw?.format !== "idfr-defense") throw new Error(`${path}: "format" must be "idfr-defense", got ${JSON.stringify(raw?.format)}`);
+  const r = DefenseManifestSchema.safeParse(raw);
+  if (!r.success) throw new Error(`${path}: ${issueLines(r.error).join("; ")}`);
+  return r.data as DefenseManifest;
 }
 
 function loadInto(module: InputDenoiser | FeatureRestorer, path: string): void {

@@ -1,7 +1,7 @@
 export { InputDenoiser, type DenoiserOptions, type DenoiserVariant } from "./denoiser.js";
 export { FeatureRestorer, FR_HIDDEN } from "./restorer.js";
 export { makePairs, type FrPairing, type Pairs, type PairingInput } from "./pairing.js";
-export { PAPER_ID_CONFIG, PAPER_FR_CONFIG, CPU_PRESET, type IdConfig, type FrConfig } from "./config.js";
+export { PAPER_ID_CONFIG, PAPER_FR_CONFIG, CPU_PRESET, IdConfigSchema, FrConfigSchema, IdfrSettingsSchema, type IdConfig, type FrConfig, type IdfrSettings } from "./config.js";
 export { craftTrainingAdversarials, attackImages, AugmentedSet, type AdversarialRecipe } from "./training-data.js";
 export { trainDenoiser, type ValidationSet } from "./train-id.js";
 export { trainRestorer, embedRows, type EmbeddedSet } from "./train-fr.js";

@@ -10,6 +10,8 @@ import { cleanFloats, labelTensor } from "../../data/tensors.js";
 import type { LogitsModel } from "../../models/classifier.js";
 import { loadSafetensors, randn, saveSafetensors, tensor, tidy, type Tensor } from "../../torch/index.js";
 import { Progress } from "../../core/progress.js";
+import { imagesFingerprint } from "../../core/fingerprint.js";
+import { weightsFingerprint } from "../../models/io.js";
 
 /** How the training AEs are made. */
 export interface AdversarialRecipe {
@@ -46,7 +48,8 @@ export function attackImages(attack: Attack<object>, set: ImageSet, rows: readon
  */
 export function craftTrainingAdversarials(model: LogitsModel, set: ImageSet, recipe: AdversarialRecipe,
   options: { batchSize?: number; cachePath?: string; progress?: "bar" | "lines" | "none" } = {}): Float32Array {
-  const key = JSON.stringify({ ...recipe, n: set.shape[0], shape: set.shape });
+  // Keyed on the images and the attacked weights too: AEs of another dataset or target never answer.
+  const key = JSON.stringify({ ...recipe, n: set.shape[0], shape: set.shape, data: imagesFingerprint(set), model: weightsFingerprint(model) });
   if (options.cachePath && existsSync(options.cachePath)) {
     const { tensors, metadata } = loadSafetensors(options.cachePath);
     const t = tensors.get("adversarial");
@@ -91,6 +94,7 @@ export class AugmentedSet {
   readonly sample: number;
   constructor(readonly clean: ImageSet, readonly adversarial: Float32Array, readonly gaussianRounds: number, readonly sigma: number) {
     this.n = clean.shape[0];
+    if (this.n === 0) throw new RangeError("the training set is empty");
     this.sample = imageSize(clean.shape);
     if (adversarial.length !== this.n * this.sample) throw new RangeError(`adversarial examples: expected ${this.n * this.sample} values, got ${adversarial.length}`);
     if (!Number.isInteger(gaussianRounds) || gaussianRounds < 0) throw new TypeError(`gaussianRounds: expected a non-negative integer, got ${gaussianRounds}`);
