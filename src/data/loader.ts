@@ -114,7 +114,9 @@ export class BatchLoader {
 
   /**
    * The batches of one epoch. With workers, the next `prefetch` batches are built while the caller
-   * works on the current one; the caller may do synchronous work between iterations.
+   * works on the current one; the caller may do synchronous work between iterations. Leaving the
+   * loop early (break, return, throw) closes the workers; after a whole epoch they are kept for
+   * the next one until {@link close}.
    */
   async *epoch(epoch: number): AsyncGenerator<ArrayBatch, void, undefined> {
     const order = this.order(epoch);
@@ -134,11 +136,20 @@ export class BatchLoader {
         pending.push(p);
       }
     };
-    launch();
-    while (pending.length > 0) {
-      const batch = await pending.shift()!;
-      launch(); // request the next ones before handing this batch over, so they are built meanwhile
-      yield batch;
+    let finished = false;
+    try {
+      launch();
+      while (pending.length > 0) {
+        const batch = await pending.shift()!;
+        launch(); // request the next ones before handing this batch over, so they are built meanwhile
+        yield batch;
+      }
+      finished = true;
+    } finally {
+      // An early `break`, or an error in the caller's loop or in a worker: stop the workers (once
+      // the batches they are building are done) rather than leave them behind. After a complete
+      // epoch they stay, idle and unref'd, for the next one; close() ends them.
+      if (!finished) await this.close();
     }
   }
 
@@ -186,13 +197,15 @@ export class BatchLoader {
     const init: WorkerInit = { images: this.shared, shape: set.shape, augmentation: this.augmentation };
     this.workers = Array.from({ length: this.workerCount }, () => {
       const worker = spawnWorker(init);
-      worker.unref(); // idle workers must not keep the process alive; ref'd while a batch is awaited
       worker.on("message", (reply: WorkerReply) => this.settle(worker, reply));
       worker.on("error", (err) => this.failAll(err));
       worker.on("exit", (code) => {
         // Batches still awaited when a worker ends (crash, or close() during an epoch) fail.
         if (this.waiting.size > 0) this.failAll(new Error(`loader worker exited (code ${code}) with batches outstanding`));
       });
+      // Idle workers must not keep the process alive; each is ref'd while a batch is awaited. This
+      // comes after the listeners: adding a "message" listener refs a worker again.
+      worker.unref();
       return worker;
     });
     return this.workers;

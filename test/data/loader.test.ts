@@ -3,6 +3,7 @@ import { test } from "node:test";
 import { CIFAR_AUGMENTATION } from "../../src/data/augment.js";
 import { BatchLoader, type ArrayBatch } from "../../src/data/loader.js";
 import type { ImageSet } from "../../src/data/types.js";
+import { runScript } from "../core/child.js";
 import { patternImages } from "./fixtures/write.js";
 
 function makeSet(n: number, shared = true): ImageSet {
@@ -107,4 +108,56 @@ test("bad options are rejected", () => {
   assert.throws(() => new BatchLoader(set, { batchSize: 1, prefetch: 0 }), /prefetch: expected a positive integer/);
   assert.throws(() => new BatchLoader({ ...set, shape: [4, 3, 8, 8] }, { batchSize: 1 }), /do not match shape 4x3x8x8/);
   assert.throws(() => new BatchLoader(set, { batchSize: 1 }).batch(0, 3), /index 3 is outside \[0, 3\)/);
+});
+
+/** A script that iterates one epoch with more workers than batches, ending as `how` says, and never calls close(). */
+function leaveEpochScript(how: "complete" | "break" | "throw"): string {
+  const loaderUrl = new URL("../../src/data/loader.ts", import.meta.url).href;
+  return `
+    const { BatchLoader } = await import(${JSON.stringify(loaderUrl)});
+    const n = 10;
+    const images = new Uint8Array(new SharedArrayBuffer(n * 3 * 8 * 8)).fill(7);
+    const set = { images, labels: new Uint8Array(n), shape: [n, 3, 8, 8], classes: ["a"] };
+    // 2 batches for 3 workers: one worker never gets a request.
+    const loader = new BatchLoader(set, { batchSize: 8, workers: 3 });
+    let seen = 0;
+    try {
+      for await (const batch of loader.epoch(0)) {
+        seen += 1;
+        if (${JSON.stringify(how)} === "break") break;
+        if (${JSON.stringify(how)} === "throw") throw new Error("stop");
+      }
+    } catch (err) {
+      if (err.message !== "stop") throw err;
+    }
+    console.log("batches " + seen);
+  `;
+}
+
+for (const [how, batches] of [["complete", 2], ["break", 1], ["throw", 1]] as const) {
+  test(`a process whose epoch loop ends (${how}) exits by itself, with more workers than batches and no close()`, async () => {
+    const r = await runScript(leaveEpochScript(how), 30_000);
+    assert.equal(r.timedOut, false, `the process did not exit within 30 s (a loader worker kept it alive); stderr: ${r.stderr}`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), `batches ${batches}`);
+  });
+}
+
+test("leaving an epoch early closes the workers; a finished epoch keeps them for the next", async () => {
+  const loader = new BatchLoader(makeSet(40), { batchSize: 4, workers: 2 });
+  const live = () => (loader as unknown as { workers?: unknown[] }).workers?.length ?? 0;
+  await collect(loader, 0);
+  assert.equal(live(), 2);
+  for await (const b of loader.epoch(1)) {
+    assert.equal(b.index, 0);
+    break;
+  }
+  assert.equal(live(), 0);
+  await assert.rejects(async () => {
+    for await (const _ of loader.epoch(2)) throw new Error("step failed");
+  }, /step failed/);
+  assert.equal(live(), 0);
+  assert.equal((await collect(loader, 3)).length, 10);
+  await loader.close();
+  assert.equal(live(), 0);
 });
