@@ -1,6 +1,7 @@
 /** Creating tensors: from typed arrays, filled, ranges, random (seeded by {@link manualSeed}). */
 import { dtypeCode, dtypeOfArray, type DType, type TypedArray } from "./dtype.js";
 import { native } from "./native.js";
+import { checkDevice } from "./runtime.js";
 import { op, Tensor, type Device } from "./tensor.js";
 
 /** Options shared by the factory functions. */
@@ -17,6 +18,14 @@ function checkShape(shape: readonly number[], what: string): void {
   }
 }
 
+/**
+ * The device a factory creates on, checked first: asking libtorch for a CUDA tensor when it has
+ * no CUDA answers with a page-long dispatcher listing instead of one sentence.
+ */
+function deviceOf(options: TensorOptions): Device {
+  return options.device === undefined ? "cpu" : checkDevice(options.device);
+}
+
 function placed(t: Tensor, device: Device | undefined): Tensor {
   if (device === undefined || device === "cpu") return t;
   const moved = t.to(device);
@@ -30,6 +39,7 @@ function placed(t: Tensor, device: Device | undefined): Tensor {
  */
 export function tensor(data: TypedArray | readonly number[], shape?: readonly number[], dtype?: DType | TensorOptions): Tensor {
   const opts: TensorOptions = typeof dtype === "string" ? { dtype } : dtype ?? {};
+  deviceOf(opts);
   const array: TypedArray = Array.isArray(data) ? toTyped(data as readonly number[], opts.dtype ?? "float32") : (data as TypedArray);
   const inferred = dtypeOfArray(array);
   const target = opts.dtype ?? inferred;
@@ -39,6 +49,8 @@ export function tensor(data: TypedArray | readonly number[], shape?: readonly nu
   if (count !== array.length) {
     throw new RangeError(`tensor: shape [${dims}] holds ${count} elements but the data has ${array.length}`);
   }
+  // A typed array converted to a narrower integer dtype is range-checked like a number list.
+  if (target !== inferred && !(array instanceof BigInt64Array)) checkIntegers(array, target);
   const storedAs = target === "bool" && inferred === "uint8" ? "bool" : inferred;
   let t = new Tensor(native.fromBuffer(array, dims, dtypeCode(storedAs)));
   if (storedAs !== target) {
@@ -49,7 +61,33 @@ export function tensor(data: TypedArray | readonly number[], shape?: readonly nu
   return placed(t, opts.device);
 }
 
+/** Inclusive value ranges of the integer dtypes, for JS numbers (int64: the exactly representable ones). */
+const INTEGER_RANGE: Partial<Record<DType, readonly [number, number]>> = {
+  uint8: [0, 255],
+  int32: [-(2 ** 31), 2 ** 31 - 1],
+  int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+};
+
+/**
+ * Throws when a number would not survive conversion to an integer dtype (libtorch and typed
+ * arrays silently wrap: 300 as uint8 is 44; numbers beyond 2^53 have already lost digits).
+ * Fractions truncate toward zero, as in PyTorch.
+ */
+function checkIntegers(values: ArrayLike<number>, dtype: DType): void {
+  const range = INTEGER_RANGE[dtype];
+  if (range === undefined) return;
+  const [lo, hi] = range;
+  for (let i = 0; i < values.length; i++) {
+    const v = Math.trunc(values[i]);
+    if (!(v >= lo && v <= hi)) {
+      const valid = dtype === "int64" ? `safe integers ${lo} to ${hi} (pass a BigInt64Array for larger values)` : `${lo} to ${hi}`;
+      throw new RangeError(`tensor: value ${values[i]} at index ${i} does not fit ${dtype} (valid range: ${valid})`);
+    }
+  }
+}
+
 function toTyped(values: readonly number[], dtype: DType): TypedArray {
+  checkIntegers(values, dtype);
   switch (dtype) {
     case "float32": return Float32Array.from(values);
     case "float64": return Float64Array.from(values);
@@ -67,7 +105,7 @@ export function scalar(value: number, options: TensorOptions = {}): Tensor {
 
 function factory(opName: string, shape: readonly number[], extra: readonly (number | null)[], options: TensorOptions, defaultDType: DType = "float32"): Tensor {
   checkShape(shape, opName.replace(/^aten::|\..*$/g, ""));
-  return op(opName, [shape, ...extra, dtypeCode(options.dtype ?? defaultDType), null, options.device ?? "cpu", null]);
+  return op(opName, [shape, ...extra, dtypeCode(options.dtype ?? defaultDType), null, deviceOf(options), null]);
 }
 
 export const zeros = (shape: readonly number[], options: TensorOptions = {}): Tensor => factory("aten::zeros", shape, [], options);
@@ -83,13 +121,13 @@ export const randn = (shape: readonly number[], options: TensorOptions = {}): Te
 export function randint(low: number, high: number, shape: readonly number[], options: TensorOptions = {}): Tensor {
   checkShape(shape, "randint");
   if (!(high > low)) throw new RangeError(`randint: high (${high}) must be greater than low (${low})`);
-  return op("aten::randint.low", [low, high, shape, dtypeCode(options.dtype ?? "int64"), null, options.device ?? "cpu", null]);
+  return op("aten::randint.low", [low, high, shape, dtypeCode(options.dtype ?? "int64"), null, deviceOf(options), null]);
 }
 
 /** A random permutation of 0..n-1 (int64). */
 export function randperm(n: number, options: TensorOptions = {}): Tensor {
   if (!Number.isInteger(n) || n < 0) throw new TypeError(`randperm: n must be a non-negative integer, got ${n}`);
-  return op("aten::randperm", [n, dtypeCode(options.dtype ?? "int64"), null, options.device ?? "cpu", null]);
+  return op("aten::randperm", [n, dtypeCode(options.dtype ?? "int64"), null, deviceOf(options), null]);
 }
 
 /** 0/1 samples: with probability `p` (a number) or elementwise probabilities (a tensor). */
@@ -109,7 +147,7 @@ export function bernoulli(p: Tensor | number, shape?: readonly number[], options
 export function arange(start: number, end?: number, step = 1, options: TensorOptions = {}): Tensor {
   const [lo, hi] = end === undefined ? [0, start] : [start, end];
   const integral = [lo, hi, step].every(Number.isInteger);
-  return op("aten::arange.start_step", [lo, hi, step, dtypeCode(options.dtype ?? (integral ? "int64" : "float32")), null, options.device ?? "cpu", null]);
+  return op("aten::arange.start_step", [lo, hi, step, dtypeCode(options.dtype ?? (integral ? "int64" : "float32")), null, deviceOf(options), null]);
 }
 
 export const zerosLike = (t: Tensor): Tensor => op("aten::zeros_like", [t]);

@@ -51,6 +51,11 @@ export interface BatchNormOptions {
 
 /** Batch normalisation over the channel dimension (dim 1). */
 export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, o: BatchNormOptions = {}): Tensor {
+  // With one value per channel the batch variance is 0/0: libtorch would write NaN into the
+  // running variance without a word. PyTorch's F.batch_norm refuses, with this message.
+  if (o.training && x.ndim >= 2 && x.numel / x.size(1) <= 1) {
+    throw new RangeError(`Expected more than 1 value per channel when training, got input size [${x.shape.join(", ")}]`);
+  }
   return op("aten::batch_norm", [x, o.weight ?? null, o.bias ?? null, runningMean, runningVar, o.training ?? false, o.momentum ?? 0.1, o.eps ?? 1e-5, true]);
 }
 

@@ -13,6 +13,7 @@ export * as nn from "./nn/index.js";
 export * as optim from "./optim/index.js";
 export * from "./safetensors.js";
 export { ScriptModule } from "./jit.js";
+export { NonFiniteWeightsError } from "./finite.js";
 export { opSchema } from "./dispatch.js";
 import { native } from "./native.js";
 

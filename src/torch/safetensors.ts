@@ -10,6 +10,7 @@ import type { DType } from "./dtype.js";
 import { native } from "./native.js";
 import { Tensor } from "./tensor.js";
 import { dtypeCode } from "./dtype.js";
+import { assertFinite, recordSource } from "./finite.js";
 
 const TO_FILE: Record<DType, string> = { float32: "F32", float64: "F64", int64: "I64", int32: "I32", uint8: "U8", bool: "BOOL" };
 const FROM_FILE = new Map<string, DType>(Object.entries(TO_FILE).map(([k, v]) => [v, k as DType]));
@@ -95,7 +96,9 @@ export function decodeSafetensors(bytes: Uint8Array, path = "<buffer>"): LoadedS
       if (end > dataLen) throw new SafetensorsError(path, `tensor ${name} ends at data byte ${end} but the data section has ${dataLen} bytes (truncated file?)`);
       spans.push([begin, end, name]);
       const slice = bytes.subarray(dataStart + begin, dataStart + end);
-      tensors.set(name, new Tensor(native.fromBuffer(slice, shape as number[], dtypeCode(dtype))));
+      const t = new Tensor(native.fromBuffer(slice, shape as number[], dtypeCode(dtype)));
+      tensors.set(name, t);
+      if (path !== "<buffer>") recordSource(t, path);
     }
     spans.sort((a, b) => a[0] - b[0]);
     let cursor = 0;
@@ -111,13 +114,31 @@ export function decodeSafetensors(bytes: Uint8Array, path = "<buffer>"): LoadedS
   return { tensors, metadata };
 }
 
-/** Loads every tensor of a safetensors file (CPU). */
-export function loadSafetensors(path: string): LoadedSafetensors {
+/** Options of {@link loadSafetensors}. */
+export interface LoadSafetensorsOptions {
+  /** Throw a NonFiniteWeightsError (naming the tensor and the file) when a tensor holds NaN or Inf. */
+  requireFinite?: boolean;
+}
+
+/**
+ * Loads every tensor of a safetensors file (CPU). Each tensor remembers the file, so that
+ * Module.loadStateDict can name it when a weight is not finite.
+ */
+export function loadSafetensors(path: string, options: LoadSafetensorsOptions = {}): LoadedSafetensors {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
   } catch (err) {
     throw new SafetensorsError(path, `cannot read the file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
-  return decodeSafetensors(bytes, path);
+  const loaded = decodeSafetensors(bytes, path);
+  if (options.requireFinite) {
+    try {
+      assertFinite(loaded.tensors, path);
+    } catch (err) {
+      for (const t of loaded.tensors.values()) t.dispose();
+      throw err;
+    }
+  }
+  return loaded;
 }

@@ -254,6 +254,8 @@ export class Tensor implements Disposable {
   le(other: Operand): Tensor { return compare("aten::le", this, other); }
   gt(other: Operand): Tensor { return compare("aten::gt", this, other); }
   ge(other: Operand): Tensor { return compare("aten::ge", this, other); }
+  /** True where the element is neither NaN nor ±Inf (bool). */
+  isFinite(): Tensor { return op("aten::isfinite", [this]); }
   logicalNot(): Tensor { return op("aten::logical_not", [this]); }
   logicalAnd(other: Tensor): Tensor { return op("aten::logical_and", [this, other]); }
   logicalOr(other: Tensor): Tensor { return op("aten::logical_or", [this, other]); }

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { F, ScriptModule, gradOf, nn, noGrad, tensor } from "../../src/torch/index.js";
 import { assertClose, values } from "../helpers.js";
@@ -34,5 +36,23 @@ describe("TorchScript modules", () => {
     assert.throws(() => ScriptModule.load("/nonexistent/model.pt"), /no such file/);
     const m = ScriptModule.load(modelPath);
     assert.throws(() => m.run("predict", x), /no method 'predict'/);
+  });
+  it("a file that is not TorchScript: the file and the cause on one line", () => {
+    const path = join(mkdtempSync(join(tmpdir(), "idfr-jit-")), "weights.pt");
+    writeFileSync(path, "not a zip archive");
+    assert.throws(() => ScriptModule.load(path), (err: Error) => {
+      assert.equal(err.message, `ScriptModule.load: ${path} is not a TorchScript file that libtorch can read: PytorchStreamReader failed reading zip archive: not a ZIP archive`);
+      return true;
+    });
+  });
+  it("an interpreter error names the file and puts the cause first, in two lines", () => {
+    const m = ScriptModule.load(modelPath).eval();
+    assert.throws(() => m.forward(tensor(new Float32Array(2 * 3 * 3), [1, 2, 3, 3])), (err: Error) => {
+      const lines = err.message.split("\n");
+      assert.ok(lines.length <= 2, err.message);
+      assert.match(lines[0], /^.*tiny_cnn\.pt: forward\(\) failed: RuntimeError: .*(expected input|channels|running_mean)/);
+      assert.match(lines[1], /^  \(in TorchScript: File ".*", line \d+, in \w+\)$/);
+      return true;
+    });
   });
 });

@@ -54,6 +54,38 @@ describe("nn.Module", () => {
     const y = noGrad(() => bn.forward(tensor([2], [1, 1, 1, 1])));
     assertClose(values(y), [(2 - 2) / Math.sqrt(0.5 + 10 / 3 + 1e-5)]);
   });
+  it("BatchNorm2d in training refuses one value per channel like PyTorch, instead of a NaN running variance", () => {
+    const bn = new nn.BatchNorm2d(3);
+    assert.throws(() => bn.forward(ones([1, 3, 1, 1])), /^RangeError: Expected more than 1 value per channel when training, got input size \[1, 3, 1, 1\]$/);
+    assert.deepEqual(values(bn.runningVar!), [1, 1, 1]);
+    assert.equal(bn.numBatchesTracked!.item(), 0);
+    // Two values per channel (batch 1, two pixels) train; in eval one value is fine.
+    bn.forward(tensor([1, 2, 3, 4, 5, 6], [1, 3, 2, 1]));
+    assert.ok(values(bn.runningVar!).every(Number.isFinite));
+    assert.deepEqual(bn.eval().forward(ones([1, 3, 1, 1])).shape, [1, 3, 1, 1]);
+  });
+  it("non-persistent buffers move and free with the module but stay out of the state dict", () => {
+    class Scaled extends nn.Module {
+      scale: ReturnType<typeof ones>;
+      readonly lin = this.registerModule("lin", new nn.Linear(2, 2));
+      constructor() {
+        super();
+        this.scale = this.registerBuffer("scale", ones([2]), { persistent: false });
+        this.registerBuffer("count", zeros([1]));
+      }
+      forward(x: ReturnType<typeof ones>) { return this.lin.forward(x).mul(this.scale); }
+    }
+    const m = new Scaled();
+    assert.deepEqual([...m.stateDict().keys()], ["lin.weight", "lin.bias", "count"]);
+    assert.deepEqual(m.namedBuffers().map(([k]) => k), ["scale", "count"]);
+    assert.doesNotThrow(() => new Scaled().loadStateDict(m.stateDict()));
+    const old = m.scale;
+    m.to("float64");
+    assert.equal(m.scale.dtype, "float64");
+    assert.ok(old.isDisposed);
+    m.dispose();
+    assert.ok(m.scale.isDisposed);
+  });
   it("default initialisation follows PyTorch: weights and bias within U(±1/sqrt(fan_in))", () => {
     manualSeed(0);
     const lin = new nn.Linear(100, 50);

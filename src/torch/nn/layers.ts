@@ -117,13 +117,16 @@ export class BatchNorm2d extends Module {
   forward(x: Tensor): Tensor {
     if (x.ndim !== 4 || x.size(1) !== this.numFeatures) throw new RangeError(`BatchNorm2d(${this.numFeatures}): expected input [N, ${this.numFeatures}, H, W], got [${x.shape}]`);
     const useBatchStats = this.training || this.runningMean === null;
+    const out = F.batchNorm(x, this.runningMean, this.runningVar, {
+      weight: this.weight, bias: this.bias, training: useBatchStats, momentum: this.momentum, eps: this.eps,
+    });
+    // Counted after the batch went through, so a refused batch leaves every buffer as it was
+    // (the momentum is fixed, so the count does not enter the update).
     if (this.training && this.numBatchesTracked) {
       const counter = this.numBatchesTracked;
       noGrad(() => counter.add_(1));
     }
-    return F.batchNorm(x, this.runningMean, this.runningVar, {
-      weight: this.weight, bias: this.bias, training: useBatchStats, momentum: this.momentum, eps: this.eps,
-    });
+    return out;
   }
 }
 

@@ -3,6 +3,7 @@
  * `state_dict` keys (`features.0.weight`), so weights saved here load in PyTorch unchanged.
  */
 import { noGrad } from "../autograd.js";
+import { assertFinite, NonFiniteWeightsError } from "../finite.js";
 import { keep } from "../scope.js";
 import { Tensor } from "../tensor.js";
 
@@ -26,6 +27,8 @@ export abstract class Module {
   training = true;
   readonly #params = new Map<string, Tensor | null>();
   readonly #buffers = new Map<string, Tensor | null>();
+  /** Names of the buffers left out of the state dict. */
+  readonly #transient = new Set<string>();
   readonly #children = new Map<string, Module>();
 
   abstract forward(x: Tensor): Tensor;
@@ -37,10 +40,17 @@ export abstract class Module {
     return t as Tensor;
   }
 
-  /** Registers a non-trainable tensor saved in the state dict (e.g. batch-norm running stats). */
-  protected registerBuffer(name: string, t: Tensor | null): Tensor {
+  /**
+   * Registers a non-trainable tensor that moves with the module (`to`) and is freed with it
+   * (`dispose`). Persistent buffers (the default, e.g. batch-norm running stats) are saved in the
+   * state dict; non-persistent ones (`{ persistent: false }`, e.g. a fixed normalisation) are
+   * not, as with PyTorch's `register_buffer(..., persistent=False)`.
+   */
+  protected registerBuffer(name: string, t: Tensor | null, options: { persistent?: boolean } = {}): Tensor {
     if (t !== null) keep(t);
     this.#buffers.set(name, t);
+    if (options.persistent ?? true) this.#transient.delete(name);
+    else this.#transient.add(name);
     return t as Tensor;
   }
 
@@ -73,22 +83,30 @@ export abstract class Module {
     return this.#collect((m) => m.#buffers);
   }
 
-  #collect(pick: (m: Module) => Map<string, Tensor | null>): [string, Tensor][] {
+  #collect(pick: (m: Module) => Map<string, Tensor | null>, persistentOnly = false): [string, Tensor][] {
     const out: [string, Tensor][] = [];
     for (const [prefix, m] of this.namedModules()) {
-      for (const [name, t] of pick(m)) if (t !== null) out.push([prefix ? `${prefix}.${name}` : name, t]);
+      for (const [name, t] of pick(m)) {
+        if (t === null || (persistentOnly && m.#transient.has(name))) continue;
+        out.push([prefix ? `${prefix}.${name}` : name, t]);
+      }
     }
     return out;
   }
 
-  /** Parameters and buffers by key. The tensors are the module's own: do not dispose them. */
+  /**
+   * Parameters and persistent buffers by key. The tensors are the module's own: do not dispose
+   * them.
+   */
   stateDict(): StateDict {
-    return new Map([...this.namedParameters(), ...this.namedBuffers()]);
+    return new Map([...this.namedParameters(), ...this.#collect((m) => m.#buffers, true)]);
   }
 
   /**
    * Copies values into this module's tensors. With `strict` (default) every key must match and
-   * every shape agree, else a StateDictError lists all problems and nothing is changed.
+   * every shape agree, else a StateDictError lists all problems and nothing is changed. A tensor
+   * holding NaN or Inf is refused with a NonFiniteWeightsError naming its key and, for tensors read
+   * by loadSafetensors, the file.
    */
   loadStateDict(state: StateDict | Record<string, Tensor>, strict = true): void {
     const incoming = state instanceof Map ? state : new Map(Object.entries(state));
@@ -102,6 +120,12 @@ export abstract class Module {
     }
     if (mismatched.length || (strict && (missing.length || unexpected.length))) {
       throw new StateDictError(strict ? missing : [], strict ? unexpected : [], mismatched);
+    }
+    try {
+      assertFinite([...own.keys()].flatMap((k) => (incoming.has(k) ? [[k, incoming.get(k)!] as [string, Tensor]] : [])));
+    } catch (err) {
+      if (err instanceof NonFiniteWeightsError) err.message = `loadStateDict: ${err.message}`;
+      throw err;
     }
     noGrad(() => {
       for (const [k, t] of own) {
