@@ -33,9 +33,14 @@ export function parseDevice(value: string, deviceCount: () => number = cudaDevic
   return value as DeviceName;
 }
 
+/** The `--device` option alone (for `.addOption(deviceOption())` in a command's chain). */
+export function deviceOption(): Option {
+  return new Option("--device <name>", "where models and batches run: cpu, cuda or cuda:N").argParser((v: string) => parseDevice(v)).default("cpu");
+}
+
 /** Adds `--device` (and `--progress` when `progress` is true) to a command; returns the command. */
 export function addRunOptions(cmd: Command, options: { progress?: boolean } = {}): Command {
-  cmd.addOption(new Option("--device <name>", "where models and batches run: cpu, cuda or cuda:N").argParser((v: string) => parseDevice(v)).default("cpu"));
+  cmd.addOption(deviceOption());
   if (options.progress) {
     cmd.addOption(new Option("--progress <mode>", "progress display: a live bar, plain lines (logs) or none (default: bar on a terminal)").choices(["bar", "lines", "none"]));
   }

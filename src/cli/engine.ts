@@ -1,5 +1,7 @@
 /** `idfr info` and `idfr smoke`: what the engine links against, and a quick end-to-end check. */
 import type { Command } from "commander";
+import type { DeviceName } from "../core/context.js";
+import { addRunOptions } from "./context.js";
 import { F, cudaAvailable, cudaDeviceCount, getNumThreads, libtorchVersion, manualSeed, nn, noGrad, optim, rand, tidy } from "../torch/index.js";
 
 export function registerEngineCommands(program: Command): void {
@@ -12,18 +14,19 @@ export function registerEngineCommands(program: Command): void {
       console.log(`CUDA: ${cudaAvailable() ? `${cudaDeviceCount()} device(s)` : "not available"}`);
     });
 
-  program
+  addRunOptions(program
     .command("smoke")
-    .description("train a tiny CNN to fit a fixed random batch: checks the engine end to end")
-    .option("--steps <n>", "training steps", "60")
-    .action((opts: { steps: string }) => {
+    .description("train a tiny CNN to fit a fixed random batch: checks the engine end to end (on --device)")
+    .option("--steps <n>", "training steps", "60"))
+    .action((opts: { steps: string; device: DeviceName }) => {
       const steps = Number(opts.steps);
       if (!Number.isInteger(steps) || steps < 1) throw new Error(`--steps: expected a positive integer, got ${opts.steps}`);
       manualSeed(0);
       const model = new nn.Sequential(new nn.Conv2d(1, 8, 3, { padding: 1 }), new nn.BatchNorm2d(8), new nn.ReLU(),
-        new nn.MaxPool2d(2), new nn.Flatten(), new nn.Linear(8 * 14 * 14, 10));
+        new nn.MaxPool2d(2), new nn.Flatten(), new nn.Linear(8 * 14 * 14, 10)).to(opts.device);
       const opt = new optim.Adam(model.parameters(), { lr: 1e-2 });
-      const x = rand([32, 1, 28, 28]);
+      // Drawn on the CPU, then moved: the same seed gives the same batch on every device.
+      const x = rand([32, 1, 28, 28]).to(opts.device);
       const y = tidy(() => x.mean([1, 2, 3]).mul(1000).long().remainder(10));
       const t0 = performance.now();
       let loss = NaN;
@@ -37,6 +40,6 @@ export function registerEngineCommands(program: Command): void {
         });
       }
       const acc = noGrad(() => tidy(() => model.eval().forward(x).argmax(1).eq(y).float().mean().item()));
-      console.log(`smoke: ${steps} steps in ${((performance.now() - t0) / 1000).toFixed(2)} s, loss ${loss.toFixed(4)}, train accuracy ${(acc * 100).toFixed(1)} %`);
+      console.log(`smoke: ${steps} steps on ${opts.device} in ${((performance.now() - t0) / 1000).toFixed(2)} s, loss ${loss.toFixed(4)}, train accuracy ${(acc * 100).toFixed(1)} %`);
     });
 }

@@ -7,6 +7,7 @@ import { PRESETS, presetConfigs } from "../eval/presets.js";
 import { renderMarkdown, writeReport } from "../eval/report/index.js";
 import { runExperiment, type RunStats } from "../eval/runner.js";
 import type { ResultRecord } from "../eval/results.js";
+import { deviceOption } from "./context.js";
 
 async function execute(configs: ExperimentConfig[], outDir: string, preset: string | undefined, quiet: boolean): Promise<void> {
   const t0 = performance.now();
@@ -33,6 +34,7 @@ function summaryLine(s: RunStats): string {
 export function registerRunCommands(program: Command): void {
   program
     .command("run")
+    .addOption(deviceOption())
     .description(`run an experiment config (JSON file) or a preset (${PRESETS.join(", ")}); reuses cached artifacts in --out`)
     .argument("<config>", "config file or preset name")
     .option("--data <dir>", "dataset folder for paper presets")
@@ -47,6 +49,7 @@ export function registerRunCommands(program: Command): void {
 
   program
     .command("demo")
+    .addOption(deviceOption())
     .description("the main job: train a target and a surrogate on the embedded data, attack them, train ID and FR, evaluate and report")
     .addOption(new Option("--data <name>", "embedded dataset").choices(["fashion-mnist", "mnist"]).default("fashion-mnist"))
     .option("--out <dir>", "results folder (reused across runs)", "runs/demo")
