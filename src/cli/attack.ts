@@ -4,7 +4,6 @@
  * itself); with `--surrogate` they are made on the surrogate and applied to the model (transfer).
  * `--save` writes the AEs as safetensors with a JSON description beside them.
  */
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { ATTACK_NAMES, makeAttack, PRESET_NAMES, type AttackName, type AttackResult, type PresetName } from "../attacks/index.js";
@@ -18,6 +17,7 @@ import type { Classifier } from "../models/classifier.js";
 import { loadClassifier, type ModelInfo } from "../models/io.js";
 import { saveSafetensors, tensor, tidy, type Tensor } from "../torch/index.js";
 import { writeFileAtomic } from "../core/atomic-write.js";
+import { ensureDir } from "../core/fs.js";
 import { addRunOptions, moveToDevice } from "./context.js";
 import { nonNegativeInt, positiveInt } from "./parse.js";
 import { addAttackOptions, attackOptionsFrom } from "./attack-options.js";
@@ -110,6 +110,7 @@ function loadModelOption(option: "--model" | "--surrogate", dir: string, data: D
 
 /** Runs the command's work: load, attack, measure, optionally save. */
 async function runAttackCommand(flags: AttackFlags): Promise<AttackCommandReport> {
+  if (flags.save) ensureDir(flags.save, "--save"); // before the work, not after it
   const dataset = await loadDataset(flags.data, { root: flags.root });
   const set = dataset.splits[flags.split];
   if (!set) throw new InvalidArgumentError(`${flags.data} has no ${flags.split} split (it has ${Object.keys(dataset.splits).join(", ")})`);
@@ -146,7 +147,7 @@ function usesSeed(name: AttackName): boolean {
 }
 
 function save(dir: string, report: AttackCommandReport, adversarial: Tensor, y: Tensor, target: Tensor | undefined): void {
-  mkdirSync(dir, { recursive: true });
+  ensureDir(dir, "--save");
   tidy(() => {
     const onCpu = (t: Tensor) => (t.device === "cpu" ? t : t.to("cpu"));
     const tensors: Record<string, Tensor> = { adversarial: onCpu(adversarial), labels: onCpu(y), ...(target ? { targets: onCpu(target) } : {}) };

@@ -1,9 +1,9 @@
 /** `idfr classify --defense DIR img.png ...`: predictions with and without the defense. */
-import { mkdirSync } from "node:fs";
 import { basename, extname, join } from "node:path";
 import type { Command } from "commander";
 import sharp from "sharp";
 import type { DeviceName } from "../core/context.js";
+import { ensureDir } from "../core/fs.js";
 import { loadDefense, type IdfrDefense } from "../defenses/idfr/index.js";
 import { topClasses } from "../eval/measure.js";
 import type { Classifier } from "../models/classifier.js";
@@ -82,6 +82,7 @@ export function registerClassifyCommand(program: Command, out: { write(text: str
     .option("--save-denoised <dir>", "write the ID's output for each image as PNG into this folder")
     .argument("<images...>", "image files");
   return addRunOptions(command).action(async (images: string[], o: ClassifyFlags) => {
+    if (o.saveDenoised) ensureDir(o.saveDenoised, "--save-denoised"); // before the work, not after it
     const defense = loadDefenseOptions(o);
     const target = moveToDevice(defense.target, o.device);
     if (o.device !== "cpu") {
@@ -100,7 +101,6 @@ export function registerClassifyCommand(program: Command, out: { write(text: str
         out.write(`${file}: undefended ${name(p.index)} (${(100 * p.probability).toFixed(1)} %), ${defense.name} ${name(d.index)} (${(100 * d.probability).toFixed(1)} %)\n`);
       });
       if (o.saveDenoised) {
-        mkdirSync(o.saveDenoised, { recursive: true });
         const names = denoisedNames(images);
         const denoised = tidy(() => defense.purify(x).to("cpu"));
         try {

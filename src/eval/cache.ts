@@ -4,9 +4,10 @@
  * a changed setting recomputes only what depends on it.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../core/atomic-write.js";
+import { ensureDir } from "../core/fs.js";
 
 /** JSON with object keys sorted, so equal specs hash equally. */
 export function canonical(value: unknown): string {
@@ -25,14 +26,15 @@ export function specHash(spec: unknown): string {
 
 export class ArtifactCache {
   constructor(readonly root: string) {
-    mkdirSync(join(root, "cache"), { recursive: true });
-    mkdirSync(join(root, "cells"), { recursive: true });
+    ensureDir(root, "the results");
+    ensureDir(join(root, "cache"), "the cached artifacts");
+    ensureDir(join(root, "cells"), "the result cells");
   }
 
   /** Folder of an artifact (created), e.g. cache/model-<hash>. */
   dir(kind: string, key: string): string {
     const d = join(this.root, "cache", `${kind}-${key}`);
-    mkdirSync(d, { recursive: true });
+    ensureDir(d, "a cached artifact");
     return d;
   }
 

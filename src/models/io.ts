@@ -2,13 +2,14 @@
  * A trained classifier on disk: a folder with `model.safetensors` (PyTorch state-dict keys) and
  * `model.json` (architecture, width, normalisation, dataset, classes, accuracy, seed).
  */
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { loadSafetensors, saveSafetensors, tidy, type Tensor } from "../torch/index.js";
 import { z } from "zod";
 import { contentHash } from "../core/fingerprint.js";
 import { issueLines } from "../core/validate.js";
 import { writeFileAtomic } from "../core/atomic-write.js";
+import { ensureDir } from "../core/fs.js";
 import { readJsonFile } from "../core/json-file.js";
 import type { Classifier } from "./classifier.js";
 import { createClassifier } from "./registry.js";
@@ -51,7 +52,7 @@ export function modelInfo(model: SplitClassifier, extra: Partial<ModelInfo> = {}
 
 /** Writes model.safetensors and model.json into `dir` (created if needed), each atomically. */
 export function saveClassifier(dir: string, model: SplitClassifier, extra: Partial<ModelInfo> = {}): ModelInfo {
-  mkdirSync(dir, { recursive: true });
+  ensureDir(dir, "the model");
   const info = modelInfo(model, extra);
   saveSafetensors(join(dir, "model.safetensors"), model.stateDict(), { format: "pt", arch: info.arch });
   writeFileAtomic(join(dir, "model.json"), `${JSON.stringify(info, null, 2)}\n`);

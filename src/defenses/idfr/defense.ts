@@ -3,13 +3,14 @@
  * is the "ID" ablation of Table 5. Deterministic and differentiable end to end, so its adaptive
  * test is plain gradient attacks through `attackForward`.
  */
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { z } from "zod";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import type { Classifier } from "../../models/classifier.js";
 import { loadClassifier } from "../../models/io.js";
 import { loadSafetensors, noGrad, saveSafetensors, type Tensor } from "../../torch/index.js";
 import { writeFileAtomic } from "../../core/atomic-write.js";
+import { ensureDir } from "../../core/fs.js";
 import { readJsonFile } from "../../core/json-file.js";
 import { issueLines } from "../../core/validate.js";
 import { classifyByLogits, type Defense } from "../defense.js";
@@ -93,7 +94,7 @@ export class IdfrDefense implements Defense {
  * `targetDir`, when given, is recorded so that loadDefense(dir) finds the target by itself.
  */
 export function saveDefense(dir: string, defense: IdfrDefense, options: { targetDir?: string; training?: DefenseManifest["training"] } = {}): DefenseManifest {
-  mkdirSync(dir, { recursive: true });
+  ensureDir(dir, "the defense");
   const t = defense.target;
   const manifest: DefenseManifest = {
     format: "idfr-defense", version: 1,

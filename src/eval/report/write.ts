@@ -1,6 +1,7 @@
 /** Reads a results folder and writes report.md and report.html. */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { ensureDir } from "../../core/fs.js";
 import { readJsonFile } from "../../core/json-file.js";
 import { validateResults, type ResultRecord } from "../results.js";
 import { epsCharts, renderSvg, summarySpec } from "./charts.js";
@@ -45,7 +46,7 @@ export async function writeReport(resultsDir: string, outDir: string = resultsDi
   const records = readResults(resultsDir);
   const samples = await loadSampleGrid(resultsDir);
   const html = await renderHtmlReport(records, samples);
-  mkdirSync(outDir, { recursive: true });
+  ensureDir(outDir, "the report");
   const paths = { markdown: resolve(outDir, "report.md"), html: resolve(outDir, "report.html") };
   writeFileSync(paths.markdown, renderMarkdown(records));
   writeFileSync(paths.html, html);
