@@ -1,34 +1,46 @@
 /**
- * The result record every evaluation writes (results.json is an array of these) and everything
- * else (tables, charts, reports) is rendered from.
+ * The result record every evaluation writes and everything else (tables, charts, reports) is
+ * rendered from, declared once as a zod schema. results.json is `{ "version": 2, "records": [...] }`;
+ * a bare array of records (what earlier versions wrote) is read as version 1.
  */
+import { z } from "zod";
 
-export type Threat = "clean" | "transfer" | "whitebox" | "adaptive";
+/** The results.json format this code writes. */
+export const RESULTS_VERSION = 2;
 
-export interface ResultRecord {
-  dataset: string;
+export const THREAT_NAMES = ["clean", "transfer", "whitebox", "adaptive"] as const;
+export type Threat = (typeof THREAT_NAMES)[number];
+
+export const ResultRecordSchema = z.object({
+  dataset: z.string(),
   /** Target classifier's architecture (or a user label). */
-  target: string;
-  /** "none" | "id" | "id+fr" | a baseline's name ("jpeg-q50", "feature-squeezing", "tvm", "fast-at", ...). */
-  defense: string;
-  threat: Threat;
+  target: z.string(),
+  /** A registered defense's name ("none", "id", "id+fr", "jpeg-q50", ...). */
+  defense: z.string(),
+  threat: z.enum(THREAT_NAMES),
   /** "none" for clean rows; otherwise "fgsm", "bim", "cw", "pgd", "apgd-ce", ... */
-  attack: string;
+  attack: z.string(),
   /** l_inf radius on the [0, 1] scale (0 for clean rows). */
-  eps: number;
+  eps: z.number().min(0).max(1),
   /** Images evaluated. */
-  n: number;
+  n: z.number().int().nonnegative(),
   /** Fraction classified correctly, in [0, 1]. */
-  accuracy: number;
+  accuracy: z.number().min(0).max(1),
   /** 95 % Wilson score interval of the accuracy. */
-  ci95: [number, number];
+  ci95: z.tuple([z.number(), z.number()]),
   /** Wall time of the cell (attack generation charged to the cell that first needed it). */
-  seconds: number;
+  seconds: z.number(),
   /** Model the AEs were made on, for transfer rows. */
-  surrogate?: string;
+  surrogate: z.string().optional(),
   /** Experiment preset that produced the record. */
-  preset?: string;
-}
+  preset: z.string().optional(),
+});
+export type ResultRecord = z.output<typeof ResultRecordSchema>;
+
+const ResultsFileSchema = z.union([
+  z.array(ResultRecordSchema),
+  z.object({ version: z.literal(RESULTS_VERSION), records: z.array(ResultRecordSchema) }),
+]);
 
 /** 95 % Wilson score interval for `correct` successes out of `n`. */
 export function wilson95(correct: number, n: number): [number, number] {
@@ -41,19 +53,25 @@ export function wilson95(correct: number, n: number): [number, number] {
   return [Math.max(0, centre - half), Math.min(1, centre + half)];
 }
 
-/** Checks that a parsed results.json is an array of records; errors name the index and field. */
+/**
+ * The records of a parsed results.json (version 2, or a version-1 bare array); errors name the
+ * file, the record index and the field.
+ */
 export function validateResults(data: unknown, file = "results.json"): ResultRecord[] {
-  if (!Array.isArray(data)) throw new Error(`${file}: expected an array of result records`);
-  const threats = new Set(["clean", "transfer", "whitebox", "adaptive"]);
-  data.forEach((r, i) => {
-    const bad = (field: string, expected: string) => new Error(`${file}: record ${i}: "${field}" must be ${expected}, got ${JSON.stringify((r as Record<string, unknown>)?.[field])}`);
-    if (r === null || typeof r !== "object") throw new Error(`${file}: record ${i} is not an object`);
-    for (const k of ["dataset", "target", "defense", "attack"]) if (typeof r[k] !== "string") throw bad(k, "a string");
-    if (!threats.has(r.threat)) throw bad("threat", "clean, transfer, whitebox or adaptive");
-    if (typeof r.eps !== "number" || r.eps < 0 || r.eps > 1) throw bad("eps", "a number in [0, 1]");
-    if (!Number.isInteger(r.n) || r.n < 0) throw bad("n", "a non-negative integer");
-    if (typeof r.accuracy !== "number" || r.accuracy < 0 || r.accuracy > 1) throw bad("accuracy", "a fraction in [0, 1]");
-    if (!Array.isArray(r.ci95) || r.ci95.length !== 2) throw bad("ci95", "[lo, hi]");
-  });
-  return data as ResultRecord[];
+  if (data !== null && typeof data === "object" && !Array.isArray(data) && (data as { version?: unknown }).version !== RESULTS_VERSION) {
+    throw new Error(`${file}: unsupported version ${JSON.stringify((data as { version?: unknown }).version)} (this idfr reads version ${RESULTS_VERSION} and version-1 arrays)`);
+  }
+  if (data === null || typeof data !== "object") throw new Error(`${file}: expected an array of result records or { "version": ${RESULTS_VERSION}, "records": [...] }`);
+  const r = ResultsFileSchema.safeParse(data);
+  if (!r.success) {
+    const records = Array.isArray(data) ? data : (data as { records?: unknown }).records;
+    const inner = z.array(ResultRecordSchema).safeParse(records);
+    const issues = inner.success ? r.error.issues : inner.error.issues;
+    const lines = issues.map((i) => {
+      const [index, field] = i.path;
+      return typeof index === "number" ? `record ${index}${field !== undefined ? `: "${String(field)}"` : ""}: ${i.message}` : `${i.path.join(".") || "(top level)"}: ${i.message}`;
+    });
+    throw new Error(`${file}: ${lines.join("; ")}`);
+  }
+  return Array.isArray(r.data) ? r.data : r.data.records;
 }
