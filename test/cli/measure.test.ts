@@ -6,6 +6,7 @@ import {
   summarizeNorms, topClasses, wilsonInterval, Z95,
 } from "../../src/eval/measure.js";
 import type { ImageSet } from "../../src/data/types.js";
+import { wilson95 } from "../../src/eval/results.js";
 import { manualSeed, memory, nn, tensor, tidy, type Tensor } from "../../src/torch/index.js";
 import { assertClose } from "../helpers.js";
 
@@ -25,6 +26,15 @@ test("Wilson uses the exact 95 % quantile: 81/100 gives the textbook interval; z
   assert.ok(Math.abs(rounded.low - low) < 1e-5 && rounded.low !== low);
   assert.deepEqual(accuracyOf([1, 2, 3], [1, 2, 0]), { n: 3, correct: 2, accuracy: 2 / 3, ci95: wilsonInterval(2, 3) });
   assert.throws(() => accuracyOf([1], [1, 2]), /accuracy: 1 predictions but 2 labels/);
+});
+
+test("results records keep their interval numbers: wilson95 is the same Wilson interval as a [low, high] pair", () => {
+  // Values written by the runner before the two intervals became one (440/500 is 88.0 %, the README's No defense clean cell).
+  assert.deepEqual(wilson95(440, 500), [0.8485804013755894, 0.9056250998736309]);
+  assert.deepEqual(wilson95(0, 7), [5.551115123125783e-17, 0.35433043506668743]);
+  assert.deepEqual(wilson95(500, 500), [0.9923756595384479, 1]);
+  const { low, high } = wilsonInterval(123, 456);
+  assert.deepEqual(wilson95(123, 456), [low, high]);
 });
 
 test("predictions over an image set, over float images in its place and over a tensor agree, in any batch size", () => {
