@@ -5,6 +5,7 @@
 import { Option, type Command } from "commander";
 import { DATASET_NAMES, loadDataset, type DatasetName } from "../data/datasets.js";
 import { CPU_PRESET, defend, FrConfigSchema, IdConfigSchema, type FrConfig, type IdConfig } from "../defenses/idfr/index.js";
+import { ensureDir } from "../core/fs.js";
 import { loadClassifier } from "../models/io.js";
 import { addRunOptions, contextFromFlags, moveToDevice, type RunFlags } from "./context.js";
 import { nonNegativeInt, positiveInt } from "./parse.js";
@@ -49,6 +50,7 @@ function addOptions(cmd: Command, stages: "id" | "fr" | "both"): Command {
 }
 
 async function run(o: DefendCliOptions, stages: "id" | "fr" | "both"): Promise<void> {
+  ensureDir(o.out, "--out"); // before the work, not after it
   const ctx = contextFromFlags(o, { outDir: o.out, resume: o.resume ?? false, log: (l) => console.log(l) });
   const target = moveToDevice(loadClassifier(o.target), ctx.device);
   const ds = await loadDataset(o.data, { root: o.root, limit: o.limit });

@@ -2,6 +2,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Option, type Command } from "commander";
+import { ensureDir } from "../core/fs.js";
 import { readExperiment, type ExperimentConfig } from "../eval/config.js";
 import { PRESETS, presetConfigs } from "../eval/presets.js";
 import { renderMarkdown, writeReport } from "../eval/report/index.js";
@@ -10,6 +11,7 @@ import type { ResultRecord } from "../eval/results.js";
 import { deviceOption } from "./context.js";
 
 async function execute(configs: ExperimentConfig[], outDir: string, preset: string | undefined, quiet: boolean): Promise<void> {
+  ensureDir(outDir, "--out"); // before the work, not after it
   const t0 = performance.now();
   const all: ResultRecord[] = [];
   for (const config of configs) {
