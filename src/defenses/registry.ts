@@ -9,6 +9,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { z } from "zod";
+import type { DeviceName } from "../core/context.js";
 import { unknownName } from "../core/validate.js";
 import type { ImageSet } from "../data/types.js";
 import type { Classifier } from "../models/classifier.js";
@@ -38,6 +39,8 @@ export interface DefenseEnv {
   seed: number;
   /** Dataset name, recorded in what is trained. */
   dataset: string;
+  /** Where training runs. */
+  device: DeviceName;
   /** A cache folder for an artifact of `kind` keyed on everything in `key`. */
   artifactDir(kind: string, key: unknown): string;
   /** The experiment's training images, at most `limit` (classes balanced). */
@@ -85,7 +88,7 @@ async function trainedIdfr(env: DefenseEnv): Promise<IdfrDefense> {
     const val = await env.valImages();
     if (!done) env.log(`training IDFR for ${env.target.arch} on ${train.shape[0]} images -> ${dir}`);
     const r = await defend(env.target, train, {
-      outDir: dir, targetDir: env.targetDir, resume: true, progress: env.progress, dataset: env.dataset, val, log: (l) => env.log(l),
+      outDir: dir, targetDir: env.targetDir, resume: true, progress: env.progress, device: env.device, dataset: env.dataset, val, log: (l) => env.log(l),
       id: { ...settings.id, seed: settings.id.seed ?? env.seed }, fr: { ...settings.fr, seed: settings.fr.seed ?? env.seed },
     });
     if (!done) env.trained();

@@ -29,7 +29,7 @@ export const ResultRecordSchema = z.object({
   /** 95 % Wilson score interval of the accuracy. */
   ci95: z.tuple([z.number(), z.number()]),
   /** Wall time of the cell (attack generation charged to the cell that first needed it). */
-  seconds: z.number(),
+  seconds: z.number().nonnegative().default(0),
   /** Model the AEs were made on, for transfer rows. */
   surrogate: z.string().optional(),
   /** Experiment preset that produced the record. */
