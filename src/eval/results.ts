@@ -4,6 +4,7 @@
  * a bare array of records (what earlier versions wrote) is read as version 1.
  */
 import { z } from "zod";
+import { wilsonInterval } from "./measure.js";
 
 /** The results.json format this code writes. */
 export const RESULTS_VERSION = 2;
@@ -42,15 +43,10 @@ const ResultsFileSchema = z.union([
   z.object({ version: z.literal(RESULTS_VERSION), records: z.array(ResultRecordSchema) }),
 ]);
 
-/** 95 % Wilson score interval for `correct` successes out of `n`. */
+/** The 95 % Wilson score interval of measure.ts's `wilsonInterval`, as the [low, high] pair a record stores. */
 export function wilson95(correct: number, n: number): [number, number] {
-  if (n === 0) return [0, 1];
-  const z = 1.959963984540054;
-  const p = correct / n;
-  const denom = 1 + (z * z) / n;
-  const centre = (p + (z * z) / (2 * n)) / denom;
-  const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / denom;
-  return [Math.max(0, centre - half), Math.min(1, centre + half)];
+  const { low, high } = wilsonInterval(correct, n);
+  return [low, high];
 }
 
 /**

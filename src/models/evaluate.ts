@@ -54,7 +54,8 @@ export function wilsonInterval(correct: number, n: number, z = Z95): { low: numb
   const denom = 1 + z2 / n;
   const centre = (p + z2 / (2 * n)) / denom;
   const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / denom;
-  return { low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
+  // At 0 and n successes the bound is exactly 0 (or 1); rounding would otherwise leave ~1e-17 off.
+  return { low: correct === 0 ? 0 : Math.max(0, centre - half), high: correct === n ? 1 : Math.min(1, centre + half) };
 }
 
 /** Accuracy, with its interval, from a number of correct answers out of `n`. */

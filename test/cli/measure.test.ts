@@ -31,7 +31,9 @@ test("Wilson uses the exact 95 % quantile: 81/100 gives the textbook interval; z
 test("results records keep their interval numbers: wilson95 is the same Wilson interval as a [low, high] pair", () => {
   // Values written by the runner before the two intervals became one (440/500 is 88.0 %, the README's No defense clean cell).
   assert.deepEqual(wilson95(440, 500), [0.8485804013755894, 0.9056250998736309]);
-  assert.deepEqual(wilson95(0, 7), [5.551115123125783e-17, 0.35433043506668743]);
+  assert.equal(wilson95(10, 10)[1], 1);
+  // At 0 successes the low end is exactly 0 (rounding used to leave 5.6e-17).
+  assert.deepEqual(wilson95(0, 7), [0, 0.35433043506668743]);
   assert.deepEqual(wilson95(500, 500), [0.9923756595384479, 1]);
   const { low, high } = wilsonInterval(123, 456);
   assert.deepEqual(wilson95(123, 456), [low, high]);
