@@ -1,5 +1,6 @@
 /** The `idfr` command line. Each command group lives in its own file under src/cli/. */
 import { Command } from "commander";
+import { Interrupted } from "../core/interrupt.js";
 import { registerAttackCommand } from "./attack.js";
 import { registerClassifyCommand } from "./classify.js";
 import { registerDataCommands } from "./data.js";
@@ -27,5 +28,5 @@ try {
   await program.parseAsync(process.argv);
 } catch (err) {
   process.stderr.write(`idfr: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
+  process.exitCode = err instanceof Interrupted ? err.exitCode : 1;
 }

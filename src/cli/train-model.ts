@@ -1,10 +1,15 @@
 /** `idfr train-model`: trains a target (or surrogate) classifier on a dataset. */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { Option, type Command } from "commander";
 import { augmentationFor, NO_AUGMENTATION } from "../data/augment.js";
+import { ensureDir } from "../core/fs.js";
 import { DATASET_NAMES, loadDataset, type DatasetName } from "../data/datasets.js";
 import { createClassifier, ARCHITECTURES, NORMALIZATION } from "../models/registry.js";
-import { trainClassifier } from "../train/classifier.js";
+import { trainModel } from "../defenses/fast-at.js";
+import { loopFiles } from "../train/loop.js";
 import { manualSeed } from "../torch/index.js";
+import { deviceOption } from "./context.js";
 import { epsilon, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from "./parse.js";
 
 interface TrainModelOptions {
@@ -32,6 +37,7 @@ interface TrainModelOptions {
 export function registerTrainModelCommand(program: Command): void {
   program
     .command("train-model")
+    .addOption(deviceOption())
     .description("train a classifier (target or surrogate) and save it as model.safetensors + model.json")
     .addOption(new Option("--arch <name>", "architecture").choices(ARCHITECTURES).default("small-cnn"))
     .addOption(new Option("--data <name>", "dataset").choices([...DATASET_NAMES]).default("fashion-mnist"))
@@ -53,6 +59,10 @@ export function registerTrainModelCommand(program: Command): void {
     .requiredOption("--out <dir>", "output folder")
     .option("--resume", "continue from <out>/checkpoint.safetensors")
     .action(async (o: TrainModelOptions) => {
+      if (o.resume && !existsSync(loopFiles(o.out).checkpoint) && !existsSync(join(o.out, "model.safetensors"))) {
+        throw new Error(`nothing to resume: no checkpoint in ${o.out} (rerun without --resume to start)`);
+      }
+      ensureDir(o.out, "--out"); // before the work, not after it
       manualSeed(o.seed);
       const ds = await loadDataset(o.data, { root: o.root, limit: o.limit });
       const train = ds.splits.train;
@@ -62,11 +72,11 @@ export function registerTrainModelCommand(program: Command): void {
       const lr = o.lr ?? (o.mode === "fast-at" ? 0.2 : o.optimizer === "adam" ? 1e-3 : 0.05);
       console.log(`training ${o.arch} (width ${o.width}, ${model.parameterCount().toLocaleString("en")} parameters) on ${ds.name}: ` +
         `${train.shape[0]} train / ${ds.splits.val?.shape[0] ?? 0} val images, ${o.epochs} epochs`);
-      const { info, history } = await trainClassifier(model, { train, val: ds.splits.val ?? ds.splits.test }, {
+      const { info, history } = await trainModel(model, { train, val: ds.splits.val ?? ds.splits.test }, {
         epochs: o.epochs, batchSize: o.batchSize, optimizer: o.optimizer, lr, momentum: o.momentum, weightDecay: o.weightDecay,
         schedule: o.schedule, mode: o.mode, fastAtEps: o.eps, seed: o.seed, workers: o.workers,
         augmentation: o.augment ? augmentationFor(o.data) : NO_AUGMENTATION,
-      }, { outDir: o.out, resume: o.resume, dataset: ds.name, classes: ds.classes });
+      }, { outDir: o.out, resume: o.resume ?? false, dataset: ds.name, classes: ds.classes });
       const last = history[history.length - 1];
       console.log(`saved ${o.out}/model.safetensors; validation accuracy ${info.accuracy === undefined ? "n/a" : (100 * info.accuracy).toFixed(2) + " %"}` +
         (last ? `, ${last.imagesPerSecond.toFixed(0)} img/s` : ""));

@@ -1,23 +1,24 @@
 /**
- * Training a target classifier: SGD+momentum or Adam, cosine/step/cyclic schedules, augmentation
- * from the data layer, validation accuracy per epoch, atomic checkpoints with resume, progress, a
- * JSON line per epoch, and fast adversarial training (Wong, Rice & Kolter 2020: FGSM from a random
- * start with step 1.25ε and a cyclic learning rate; "Fast AT" in the paper's tables).
+ * Training a target classifier on the shared loop (./loop.ts): SGD+momentum or Adam,
+ * cosine/step/cyclic schedules, augmentation from the data layer, validation accuracy per epoch.
+ * Adversarial training ("fast-at": FGSM from a random start, Wong, Rice & Kolter 2020) needs the
+ * attacks, which sit above this layer: `trainModel` in defenses/fast-at.ts passes them in as
+ * `run.adversarial`.
  */
-import { appendFileSync, existsSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
+import type { RunContext } from "../core/context.js";
+import { ensureDir } from "../core/fs.js";
 import { NO_AUGMENTATION, type Augmentation } from "../data/augment.js";
-import { BatchLoader } from "../data/loader.js";
+import { BatchLoader, type ArrayBatch } from "../data/loader.js";
 import { toTensorBatch } from "../data/tensors.js";
 import type { ImageSet } from "../data/types.js";
-import { F, manualSeed, noGrad, optim, randLike, tidy, valueAndGrad, type Tensor } from "../torch/index.js";
-import { loadCheckpoint, saveCheckpoint, withoutPrefix, withPrefix } from "./checkpoint.js";
-import { Interrupted, interruptRequested, watchInterrupt } from "../core/interrupt.js";
-import { Progress } from "../core/progress.js";
-import { ensureDir } from "../core/fs.js";
 import { accuracy } from "../models/evaluate.js";
 import { saveClassifier, type ModelInfo } from "../models/io.js";
 import type { SplitClassifier } from "../models/split.js";
+import { F, manualSeed, optim, tidy, type Tensor } from "../torch/index.js";
+import { dataIdentity } from "./data-identity.js";
+import { logitsOnCpu, onDevice, runDevice } from "./device.js";
+import { loopFiles, runTrainLoop, type LoopRecord } from "./loop.js";
 
 export interface TrainConfig {
   epochs: number;
@@ -32,13 +33,13 @@ export interface TrainConfig {
   stepEpochs: number;
   gamma: number;
   augmentation: Augmentation;
-  /** "fast-at" trains on FGSM examples from a random start (Wong et al. 2020). */
+  /** "fast-at" trains on FGSM examples from a random start (Wong et al. 2020); see defenses/fast-at.ts. */
   mode: "standard" | "fast-at";
   /** Fast AT: l_inf radius and step (default 1.25 eps). */
   fastAtEps: number;
   fastAtAlpha?: number;
   seed: number;
-  /** Loader worker threads (0 = build batches on the main thread). */
+  /** Loader worker threads (0 = build batches on the main thread); does not change the result. */
   workers: number;
 }
 
@@ -47,35 +48,21 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   stepEpochs: 30, gamma: 0.1, augmentation: NO_AUGMENTATION, mode: "standard", fastAtEps: 8 / 255, seed: 0, workers: 1,
 };
 
-export interface EpochRecord {
-  epoch: number;
-  loss: number;
-  trainAccuracy: number;
-  valAccuracy: number | null;
-  lr: number;
-  imagesPerSecond: number;
-  seconds: number;
-}
+export type EpochRecord = LoopRecord<{ trainAccuracy: number; valAccuracy: number | null; lr: number }>;
 
-export interface TrainRun {
+/** Makes the training inputs of a batch from its clean images (adversarial training); runs inside the step's scope. */
+export type AdversarialInputs = (model: SplitClassifier, x: Tensor, y: Tensor) => Tensor;
+
+export interface TrainRun extends Partial<RunContext> {
   /** Folder for model.safetensors, model.json, checkpoint.safetensors and train-log.jsonl. */
   outDir: string;
-  /** Continue from outDir/checkpoint.safetensors when it exists. */
-  resume?: boolean;
-  progress?: "bar" | "lines" | "none";
-  /** Recorded in model.json. */
+  /** Recorded in model.json and in the checkpoint's data identity. */
   dataset?: string;
   classes?: string[];
   /** Called after each epoch's checkpoint is written. */
   onEpochEnd?: (record: EpochRecord) => void;
-}
-
-interface CheckpointState {
-  epoch: number;
-  stepCount: number;
-  history: EpochRecord[];
-  arch: string;
-  config: TrainConfig;
+  /** Required for mode "fast-at" (defenses/fast-at.ts gives it). */
+  adversarial?: AdversarialInputs;
 }
 
 function check(config: TrainConfig): void {
@@ -92,15 +79,6 @@ function check(config: TrainConfig): void {
   if (config.mode === "fast-at" && !(config.fastAtEps > 0 && config.fastAtEps <= 1)) throw new RangeError(`fastAtEps: expected a number in (0, 1], got ${config.fastAtEps}`);
 }
 
-/** FGSM from a uniform random start inside the ε-ball (Wong et al. 2020), clipped to [0, 1]. */
-function fastAtExample(model: SplitClassifier, x: Tensor, y: Tensor, eps: number, alpha: number): Tensor {
-  return tidy(() => {
-    const start = randLike(x).mul(2 * eps).sub(eps).add(x).clamp(0, 1);
-    const { grad } = valueAndGrad((z) => F.crossEntropy(model.forward(z), y), start);
-    return noGrad(() => start.add(grad.sign(), alpha).clamp(x.sub(eps), x.add(eps)).clamp(0, 1));
-  });
-}
-
 function makeScheduler(opt: optim.Optimizer, config: TrainConfig, totalSteps: number, stepsPerEpoch: number): optim.LRScheduler | null {
   const schedule = config.mode === "fast-at" ? "cyclic" : config.schedule;
   switch (schedule) {
@@ -113,23 +91,27 @@ function makeScheduler(opt: optim.Optimizer, config: TrainConfig, totalSteps: nu
 
 /**
  * Trains `model` on `data.train`, validating on `data.val` each epoch, and saves the result to
- * `run.outDir` (model.safetensors + model.json). Resumable; Ctrl-C stops after the current batch
- * with the last epoch's checkpoint intact.
+ * `run.outDir` (model.safetensors + model.json). Resumable (`run.resume`, refused when any setting
+ * or the data differ); Ctrl-C stops after the current batch with the last epoch's checkpoint intact.
  */
 export async function trainClassifier(model: SplitClassifier, data: { train: ImageSet; val?: ImageSet },
   overrides: Partial<TrainConfig>, run: TrainRun): Promise<{ info: ModelInfo; history: EpochRecord[] }> {
   const config: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, ...overrides };
   check(config);
+  if (config.mode === "fast-at" && !run.adversarial) {
+    throw new TypeError(`mode "fast-at" needs adversarial inputs: train with trainModel (defenses/fast-at.ts), which supplies them`);
+  }
   const [c, h, w] = model.inputShape;
-  const [, dc, dh, dw] = data.train.shape;
+  const [n, dc, dh, dw] = data.train.shape;
+  if (n === 0) throw new RangeError("the training set is empty");
   if (c !== dc || h !== dh || w !== dw) throw new RangeError(`training data is ${dc}x${dh}x${dw} but ${model.arch} expects ${c}x${h}x${w}`);
   if (data.train.classes.length > model.numClasses) throw new RangeError(`training data has ${data.train.classes.length} classes but the model has ${model.numClasses} outputs`);
   ensureDir(run.outDir, "the trained model");
-  const ckptPath = join(run.outDir, "checkpoint.safetensors");
-  const logPath = join(run.outDir, "train-log.jsonl");
+  const device = runDevice(run.device);
+  model.to(device);
 
   const loader = new BatchLoader(data.train, { batchSize: config.batchSize, seed: config.seed, augmentation: config.augmentation,
-    workers: config.workers, dropLast: data.train.shape[0] > config.batchSize });
+    workers: config.workers, dropLast: n > config.batchSize });
   const stepsPerEpoch = loader.batchesPerEpoch;
   const totalSteps = stepsPerEpoch * config.epochs;
   const params = model.parameters();
@@ -137,77 +119,34 @@ export async function trainClassifier(model: SplitClassifier, data: { train: Ima
     ? new optim.SGD(params, { lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay, nesterov: config.momentum > 0 })
     : new optim.Adam(params, { lr: config.lr, weightDecay: config.weightDecay });
   const scheduler = makeScheduler(opt, config, totalSteps, stepsPerEpoch);
+  const { workers: _workers, ...result } = config; // the worker count does not change the batches
+  const { arch, width, numClasses, mean, std } = model.config;
+  const adversarial = config.mode === "fast-at" ? run.adversarial! : null;
 
-  let startEpoch = 0;
-  let history: EpochRecord[] = [];
-  if (run.resume) {
-    const ckpt = loadCheckpoint<CheckpointState>(ckptPath);
-    if (ckpt) {
-      try {
-        if (ckpt.state.arch !== model.arch) throw new Error(`${ckptPath}: checkpoint is for ${ckpt.state.arch}, not ${model.arch}`);
-        model.loadStateDict(withoutPrefix(ckpt.tensors, "model"));
-        opt.loadStateDict(withoutPrefix(ckpt.tensors, "optim"), ckpt.state.stepCount);
-      } finally {
-        for (const t of ckpt.tensors.values()) t.dispose();
-      }
-      startEpoch = ckpt.state.epoch;
-      history = ckpt.state.history;
-      if (scheduler) {
-        scheduler.lastStep = ckpt.state.stepCount;
-        opt.lr = scheduler.lrAt(ckpt.state.stepCount);
-      }
-    }
-  } else if (existsSync(logPath)) rmSync(logPath);
-
-  const progress = new Progress({ label: `train ${model.arch}`, total: totalSteps, mode: run.progress });
-  const unwatch = watchInterrupt();
-  const alpha = config.fastAtAlpha ?? 1.25 * config.fastAtEps;
+  let history: EpochRecord[];
   try {
-    for (let epoch = startEpoch; epoch < config.epochs; epoch++) {
-      manualSeed(config.seed * 1000 + epoch);
-      model.train();
-      const t0 = performance.now();
-      let seen = 0;
-      let lossSum = 0;
-      let correct = 0;
-      let b = 0;
-      for await (const batch of loader.epoch(epoch)) {
-        const [loss, right] = tidy(() => {
-          const { x, y } = toTensorBatch(batch);
-          const input = config.mode === "fast-at" ? fastAtExample(model, x, y, config.fastAtEps, alpha) : x;
-          opt.zeroGrad();
-          const logits = model.forward(input);
-          const l = F.crossEntropy(logits, y);
-          l.backward();
-          opt.step();
-          scheduler?.step();
-          return [l.item(), logits.argmax(1).eq(y).sum().item()];
-        });
-        const n = batch.labels.length;
-        seen += n;
-        lossSum += loss * n;
-        correct += right;
-        b += 1;
-        const secs = (performance.now() - t0) / 1000;
-        progress.update(epoch * stepsPerEpoch + b, { epoch: `${epoch + 1}/${config.epochs}`, loss: lossSum / seen, acc: correct / seen, "img/s": seen / secs });
-        if (interruptRequested()) throw new Interrupted(`training ${model.arch}`);
-      }
-      model.eval();
-      const valAccuracy = data.val ? accuracy((x) => model.forward(x), data.val) : null;
-      const seconds = (performance.now() - t0) / 1000;
-      const record: EpochRecord = { epoch: epoch + 1, loss: lossSum / seen, trainAccuracy: correct / seen, valAccuracy, lr: opt.lr,
-        imagesPerSecond: seen / seconds, seconds };
-      history.push(record);
-      appendFileSync(logPath, `${JSON.stringify(record)}\n`);
-      progress.log(`epoch ${record.epoch}/${config.epochs}: loss ${record.loss.toFixed(4)}, train acc ${(100 * record.trainAccuracy).toFixed(2)} %` +
-        (valAccuracy === null ? "" : `, val acc ${(100 * valAccuracy).toFixed(2)} %`) + `, ${record.imagesPerSecond.toFixed(0)} img/s`);
-      const tensors = new Map([...withPrefix(model.stateDict(), "model"), ...withPrefix(opt.stateDict(), "optim")]);
-      saveCheckpoint(ckptPath, tensors, { epoch: epoch + 1, stepCount: opt.stepCount, history, arch: model.arch, config } satisfies CheckpointState);
-      run.onEpochEnd?.(record);
-    }
+    history = await runTrainLoop<ArrayBatch, { valAccuracy: number | null }>({
+      label: `train ${model.arch}`, epochs: config.epochs, batches: loader, module: model, optimizer: opt, scheduler, recordLr: true,
+      settings: { arch, width, numClasses, mean, std, ...result, ...dataIdentity(data.train, run.dataset) },
+      finishedFile: "model.safetensors",
+      ctx: run,
+      beginEpoch: (epoch) => manualSeed(config.seed * 1000 + epoch),
+      step: (batch) => tidy(() => {
+        const b = toTensorBatch(batch);
+        const x = onDevice(b.x, device);
+        const y = onDevice(b.y, device);
+        const input = adversarial ? adversarial(model, x, y) : x;
+        opt.zeroGrad();
+        const logits = model.forward(input);
+        const l = F.crossEntropy(logits, y);
+        l.backward();
+        opt.step();
+        return { loss: l.item(), n: batch.labels.length, correct: logits.argmax(1).eq(y).sum().item() };
+      }),
+      validate: () => ({ valAccuracy: data.val ? accuracy(logitsOnCpu((x) => model.forward(x), device), data.val) : null }),
+      onEpochEnd: run.onEpochEnd as ((r: LoopRecord<{ valAccuracy: number | null }>) => void) | undefined,
+    }) as EpochRecord[];
   } finally {
-    progress.stop();
-    unwatch();
     opt.dispose();
     await loader.close(); // idle loader workers would otherwise live until the process exits
   }
@@ -217,6 +156,6 @@ export async function trainClassifier(model: SplitClassifier, data: { train: Ima
     dataset: run.dataset, classes: run.classes ?? data.train.classes, accuracy: last?.valAccuracy ?? undefined, seed: config.seed,
     training: config.mode, epochs: config.epochs,
   });
-  rmSync(ckptPath, { force: true });
+  rmSync(loopFiles(run.outDir).checkpoint, { force: true });
   return { info, history };
 }

@@ -1,85 +1,122 @@
 /**
- * The epoch loop shared by IDFR's training algorithms: synchronous steps over index batches,
- * validation after each epoch, a JSON line per epoch, atomic checkpoints of the trained module and
- * its optimizer, resume, progress and Ctrl-C.
+ * The one training loop: target classifiers (standard and adversarial), and IDFR's Algorithm 1 (ID)
+ * and Algorithm 2 (FR) all run through it. The caller brings a batch source, a synchronous step and
+ * optional epoch and validation hooks; the loop does the rest the same way for all of them:
+ * checkpoints (model + optimizer + schedule + history in one atomic safetensors file after every
+ * epoch), a JSON line per epoch, resume with a check that the settings are the same, progress,
+ * Ctrl-C between steps, and a guard against a loss that is no longer finite.
  */
-import { appendFileSync, mkdirSync, rmSync } from "node:fs";
+import { appendFileSync, existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import type { nn, optim } from "../torch/index.js";
-import { loadCheckpoint, saveCheckpoint, withoutPrefix, withPrefix } from "./checkpoint.js";
-import { Interrupted, interruptRequested, watchInterrupt } from "../core/interrupt.js";
+import { writeFileAtomic, removeStaleTempFiles } from "../core/atomic-write.js";
+import type { RunContext } from "../core/context.js";
+import { ensureDir } from "../core/fs.js";
+import { Interrupted, interruptRequested, watchInterrupt, yieldToEventLoop } from "../core/interrupt.js";
 import { Progress } from "../core/progress.js";
+import type { nn, optim } from "../torch/index.js";
+import type { BatchSource } from "./batches.js";
+import { checkSameSettings, loadCheckpoint, saveCheckpoint, withoutPrefix, withPrefix, type TrainingSettings } from "./checkpoint.js";
 
 export interface StepResult {
   loss: number;
   /** Rows in the step. */
   n: number;
+  /** Rows classified correctly, when the step knows (the epoch record then has `trainAccuracy`). */
+  correct?: number;
 }
 
-export interface LoopRecord {
+/** One line of the log: the epoch, its mean loss, any metrics, and its speed. */
+export type LoopRecord<M extends object = Record<string, number>> = {
   epoch: number;
   loss: number;
   imagesPerSecond: number;
   seconds: number;
-  [metric: string]: number;
+} & M;
+
+/** Files of a run in its output folder. */
+export interface LoopFiles {
+  checkpoint: string;
+  log: string;
 }
 
-export interface TrainLoopOptions {
+export interface TrainLoopOptions<B = number, M extends object = Record<string, number>> {
+  /** Shown in progress and messages, e.g. "train ID". */
   label: string;
+  /**
+   * File stem of the checkpoint and log: "id" -> id-checkpoint.safetensors, id-log.jsonl; without
+   * it checkpoint.safetensors and train-log.jsonl.
+   */
+  name?: string;
   epochs: number;
-  stepsPerEpoch: number;
+  /** The batches of each epoch (a BatchLoader, or {@link indexBatches}). */
+  batches: BatchSource<B>;
+  /** The module being trained (checkpointed; train mode during steps, eval mode after). */
   module: nn.Module;
   optimizer: optim.Optimizer;
-  /** Runs one training step (synchronous: tensors are freed inside). */
-  step: (epoch: number, index: number) => StepResult;
-  /** Metrics after each epoch, e.g. { cleanAcc, advAcc }. */
-  validate?: (epoch: number) => Record<string, number>;
+  /** Stepped once per step, after `step`; restored on resume. */
+  scheduler?: optim.LRScheduler | null;
+  /** One training step (synchronous: tensors are freed inside). */
+  step: (batch: B, epoch: number, index: number) => StepResult;
   /** Called at the start of each epoch (e.g. to reseed or redraw pairs). */
   beginEpoch?: (epoch: number) => void;
-  /** Where checkpoint and log go; without it nothing is written. */
-  outDir?: string;
-  /** File stem of the checkpoint and log ("id" -> id-checkpoint.safetensors, id-log.jsonl). */
-  name: string;
-  resume?: boolean;
-  progress?: "bar" | "lines" | "none";
-  /** Recorded in the checkpoint; a resume with a different value is refused. */
-  fingerprint: string;
+  /** Metrics after each epoch, e.g. { cleanAcc, advAcc }. */
+  validate?: (epoch: number) => M;
+  /** Record the learning rate at the end of each epoch as `lr`. */
+  recordLr?: boolean;
+  /** Everything that makes the run what it is; a resume with any other value is refused, naming it. */
+  settings: TrainingSettings;
+  /** A file whose presence means the training finished (e.g. model.safetensors): resuming it is refused. */
+  finishedFile?: string;
+  /** Where (outDir; nothing is written without it), whether to resume, how to report, when to stop. */
+  ctx?: Partial<RunContext>;
+  /** Called after each epoch's checkpoint is written. */
+  onEpochEnd?: (record: LoopRecord<M>) => void;
 }
 
-interface LoopState {
+interface LoopState<M extends object> {
   epoch: number;
   stepCount: number;
-  history: LoopRecord[];
-  fingerprint: string;
+  history: LoopRecord<M>[];
+  settings: TrainingSettings;
 }
 
-export function runTrainLoop(o: TrainLoopOptions): LoopRecord[] {
-  const ckpt = o.outDir ? join(o.outDir, `${o.name}-checkpoint.safetensors`) : null;
-  const log = o.outDir ? join(o.outDir, `${o.name}-log.jsonl`) : null;
-  if (o.outDir) mkdirSync(o.outDir, { recursive: true });
-  let start = 0;
-  let history: LoopRecord[] = [];
-  if (ckpt && o.resume) {
-    const saved = loadCheckpoint<LoopState>(ckpt);
-    if (saved) {
-      try {
-        if (saved.state.fingerprint !== o.fingerprint) {
-          throw new Error(`${ckpt}: the checkpoint was made with other settings; delete it or rerun without --resume`);
-        }
-        o.module.loadStateDict(withoutPrefix(saved.tensors, "module"));
-        o.optimizer.loadStateDict(withoutPrefix(saved.tensors, "optim"), saved.state.stepCount);
-      } finally {
-        for (const t of saved.tensors.values()) t.dispose();
-      }
-      start = saved.state.epoch;
-      history = saved.state.history;
-    }
-  } else if (log) rmSync(log, { force: true });
+/** The checkpoint and log paths of a run named `name` in `outDir`. */
+export function loopFiles(outDir: string, name?: string): LoopFiles {
+  return name
+    ? { checkpoint: join(outDir, `${name}-checkpoint.safetensors`), log: join(outDir, `${name}-log.jsonl`) }
+    : { checkpoint: join(outDir, "checkpoint.safetensors"), log: join(outDir, "train-log.jsonl") };
+}
 
-  const progress = new Progress({ label: o.label, total: o.epochs * o.stepsPerEpoch, mode: o.progress });
+/** Runs the loop to the end (or from a checkpoint to the end) and returns one record per epoch. */
+export async function runTrainLoop<B, M extends object = Record<string, number>>(o: TrainLoopOptions<B, M>): Promise<LoopRecord<M>[]> {
+  const ctx = o.ctx ?? {};
+  const log = ctx.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const stepsPerEpoch = o.batches.batchesPerEpoch;
+  if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new TypeError(`epochs: expected a positive integer, got ${o.epochs}`);
+  if (stepsPerEpoch < 1) throw new RangeError(`${o.label}: the training set is empty`);
+  const files = ctx.outDir ? loopFiles(ctx.outDir, o.name) : null;
+  let start = 0;
+  let history: LoopRecord<M>[] = [];
+  if (ctx.outDir && files) {
+    ensureDir(ctx.outDir, `${o.label}'s checkpoints and log`);
+    const removed = removeStaleTempFiles(ctx.outDir);
+    if (removed.length > 0) log(`removed ${removed.length} temp file(s) left in ${ctx.outDir} by a write that was killed`);
+    if (ctx.resume) {
+      const resumed = resume(o, files, ctx.outDir, log);
+      if (resumed) ({ epoch: start, history } = resumed);
+    } else {
+      // A run without --resume starts over: an older checkpoint or log would describe another run.
+      rmSync(files.checkpoint, { force: true });
+      rmSync(files.log, { force: true });
+    }
+  }
+
+  const progress = new Progress({ label: o.label, total: o.epochs * stepsPerEpoch, mode: ctx.progress });
   // The last validation metrics ride along in the progress line (e.g. clean and adversarial accuracy).
-  let shown: Record<string, number> = {};
+  let shown: Record<string, number | string> = {};
   const unwatch = watchInterrupt();
+  const stopRequested = () => interruptRequested() || ctx.signal?.aborted === true;
+  const lastSaved = () => (files && history.length > 0 ? history[history.length - 1].epoch : 0);
   try {
     for (let epoch = start; epoch < o.epochs; epoch++) {
       o.beginEpoch?.(epoch);
@@ -87,27 +124,45 @@ export function runTrainLoop(o: TrainLoopOptions): LoopRecord[] {
       const t0 = performance.now();
       let seen = 0;
       let lossSum = 0;
-      for (let b = 0; b < o.stepsPerEpoch; b++) {
-        const { loss, n } = o.step(epoch, b);
-        if (!Number.isFinite(loss)) throw new Error(`${o.label}: the loss became ${loss} at epoch ${epoch + 1}, step ${b + 1}; lower the learning rate`);
-        seen += n;
-        lossSum += loss * n;
-        progress.update(epoch * o.stepsPerEpoch + b + 1, { epoch: `${epoch + 1}/${o.epochs}`, loss: lossSum / seen, ...shown, "img/s": seen / ((performance.now() - t0) / 1000) });
-        if (interruptRequested()) throw new Interrupted(o.label);
+      let correct = 0;
+      let counted = false;
+      let b = 0;
+      for await (const batch of o.batches.epoch(epoch)) {
+        const r = o.step(batch, epoch, b);
+        o.scheduler?.step();
+        b += 1;
+        if (!Number.isFinite(r.loss)) {
+          throw new Error(`${o.label}: the loss became ${r.loss} at epoch ${epoch + 1}, step ${b}; lower the learning rate` +
+            (lastSaved() > 0 ? ` (the checkpoint of epoch ${lastSaved()} is intact)` : ""));
+        }
+        seen += r.n;
+        lossSum += r.loss * r.n;
+        if (r.correct !== undefined) {
+          correct += r.correct;
+          counted = true;
+        }
+        const accuracy: Record<string, number> = counted ? { acc: correct / seen } : {};
+        progress.update(epoch * stepsPerEpoch + b, { epoch: `${epoch + 1}/${o.epochs}`, loss: lossSum / seen, ...accuracy, ...shown,
+          "img/s": seen / ((performance.now() - t0) / 1000) });
+        await yieldToEventLoop();
+        if (stopRequested()) throw new Interrupted(o.label, interruptedDetail(files, lastSaved(), o.epochs, epoch, b));
       }
       o.module.eval();
-      const metrics = o.validate?.(epoch) ?? {};
-      shown = Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`val ${k}`, v]));
+      const metrics = o.validate?.(epoch) ?? ({} as M);
+      shown = Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`val ${k}`, v ?? "n/a"]));
       const seconds = (performance.now() - t0) / 1000;
-      const record: LoopRecord = { epoch: epoch + 1, loss: lossSum / seen, ...metrics, imagesPerSecond: seen / seconds, seconds };
+      const record = {
+        epoch: epoch + 1, loss: lossSum / seen, ...(counted ? { trainAccuracy: correct / seen } : {}), ...metrics,
+        ...(o.recordLr ? { lr: o.optimizer.lr } : {}), imagesPerSecond: seen / seconds, seconds,
+      } as LoopRecord<M>;
       history.push(record);
-      progress.log(`${o.label} epoch ${epoch + 1}/${o.epochs}: ` + Object.entries(record).filter(([k]) => k !== "epoch")
-        .map(([k, v]) => `${k} ${k.endsWith("Acc") ? (100 * v).toFixed(2) + " %" : v.toFixed(k === "loss" ? 4 : 1)}`).join(", "));
-      if (log) appendFileSync(log, `${JSON.stringify(record)}\n`);
-      if (ckpt) {
+      if (files) {
         const tensors = new Map([...withPrefix(o.module.stateDict(), "module"), ...withPrefix(o.optimizer.stateDict(), "optim")]);
-        saveCheckpoint(ckpt, tensors, { epoch: epoch + 1, stepCount: o.optimizer.stepCount, history, fingerprint: o.fingerprint } satisfies LoopState);
+        saveCheckpoint(files.checkpoint, tensors, { epoch: epoch + 1, stepCount: o.optimizer.stepCount, history, settings: o.settings } satisfies LoopState<M>);
+        appendFileSync(files.log, `${JSON.stringify(record)}\n`);
       }
+      progress.log(`${o.label} epoch ${epoch + 1}/${o.epochs}: ${formatRecord(record)}`);
+      o.onEpochEnd?.(record);
     }
   } finally {
     progress.stop();
@@ -117,7 +172,60 @@ export function runTrainLoop(o: TrainLoopOptions): LoopRecord[] {
   return history;
 }
 
+/** Loads the checkpoint into the module, optimizer and schedule; null when there is none. */
+function resume<B, M extends object>(o: TrainLoopOptions<B, M>, files: LoopFiles, outDir: string, log: (line: string) => void):
+  { epoch: number; history: LoopRecord<M>[] } | null {
+  const saved = loadCheckpoint<Partial<LoopState<M>>>(files.checkpoint);
+  if (!saved) {
+    if (o.finishedFile && existsSync(join(outDir, o.finishedFile))) {
+      throw new Error(`nothing to resume in ${outDir}: the training finished; ${o.finishedFile} is there (rerun without --resume to train again)`);
+    }
+    log(`no checkpoint in ${outDir}; ${o.label} starts from the beginning`);
+    return null;
+  }
+  try {
+    const { epoch, stepCount, history, settings } = saved.state;
+    if (settings === undefined || epoch === undefined || stepCount === undefined || history === undefined) {
+      throw new Error(`checkpoint ${files.checkpoint} does not record its settings (an older idfr wrote it); rerun without --resume`);
+    }
+    checkSameSettings(files.checkpoint, settings, o.settings);
+    o.module.loadStateDict(withoutPrefix(saved.tensors, "module"));
+    o.optimizer.loadStateDict(withoutPrefix(saved.tensors, "optim"), stepCount);
+    if (o.scheduler) {
+      o.scheduler.lastStep = stepCount;
+      o.optimizer.lr = o.scheduler.lrAt(stepCount);
+    }
+    // The log may hold epochs after the checkpoint (a kill between the two writes): rewrite it from
+    // the checkpoint's history, so each epoch appears once.
+    writeFileAtomic(files.log, history.map((r) => `${JSON.stringify(r)}\n`).join(""));
+    log(`resuming ${o.label} from ${files.checkpoint}: epoch ${epoch} of ${o.epochs} done`);
+    return { epoch, history };
+  } finally {
+    for (const t of saved.tensors.values()) t.dispose();
+  }
+}
+
+function interruptedDetail(files: LoopFiles | null, savedEpoch: number, epochs: number, epoch: number, steps: number): string {
+  const dropped = `the ${steps} step(s) of epoch ${epoch + 1} since then are not kept`;
+  if (!files) return `nothing was saved (no output folder)`;
+  if (savedEpoch === 0) return `stopped in epoch ${epoch + 1} before the first checkpoint; nothing to resume, rerun to start over`;
+  return `the last checkpoint is intact: epoch ${savedEpoch} of ${epochs} in ${files.checkpoint} (${dropped}); rerun with --resume to continue`;
+}
+
+/** "loss 0.1234, train acc 95.00 %, val acc n/a, lr 0.05, 1234 img/s, 12.3 s" */
+function formatRecord(record: Record<string, unknown>): string {
+  const names: Record<string, string> = { trainAccuracy: "train acc", valAccuracy: "val acc" };
+  return Object.entries(record).filter(([k]) => k !== "epoch").map(([k, v]) => {
+    if (typeof v !== "number") return `${names[k] ?? k} n/a`;
+    if (k === "imagesPerSecond") return `${v.toFixed(0)} img/s`;
+    if (k === "seconds") return `${v.toFixed(1)} s`;
+    if (k === "lr") return `lr ${v.toPrecision(3)}`;
+    if (/acc/i.test(k)) return `${names[k] ?? k} ${(100 * v).toFixed(2)} %`;
+    return `${names[k] ?? k} ${v.toFixed(4)}`;
+  }).join(", ");
+}
+
 /** Removes a finished loop's checkpoint (its result has been saved elsewhere). */
-export function clearCheckpoint(outDir: string | undefined, name: string): void {
-  if (outDir) rmSync(join(outDir, `${name}-checkpoint.safetensors`), { force: true });
+export function clearCheckpoint(outDir: string | undefined, name?: string): void {
+  if (outDir) rmSync(loopFiles(outDir, name).checkpoint, { force: true });
 }

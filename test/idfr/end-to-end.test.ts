@@ -40,7 +40,7 @@ describe("IDFR end to end (2,000 Fashion-MNIST images, fixed seeds)", { skip: in
     const y = labelTensor(evalSet, Array.from({ length: evalSet.shape[0] }, (_, i) => i));
     const adv = makeAttack("bim", surrogate, { eps: 16 / 255, preset: "paper" }).run(x, y).adversarial.toTypedArray() as Float32Array;
 
-    const { defense, frSplit } = defend(target, limitSet(digits.splits.train, 1500, 0), {
+    const { defense, frSplit } = await defend(target, limitSet(digits.splits.train, 1500, 0), {
       outDir: join(root, "defense"), targetDir: join(root, "target"), progress: "none",
       id: { epochs: 3, width: 0.5, lr: 0.002, batchSize: 64 }, fr: { epochs: 15, lr: 0.002 },
     });

@@ -4,7 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { loadDataset } from "../../src/data/datasets.js";
-import { createClassifier, loadClassifier, manualSeed, noGrad, rand, tidy, trainClassifier } from "../../src/index.js";
+import { createClassifier } from "../../src/models/registry.js";
+import { loadClassifier } from "../../src/models/io.js";
+import { manualSeed, noGrad, rand, tidy } from "../../src/torch/index.js";
+import { trainClassifier } from "../../src/train/classifier.js";
+import { trainModel } from "../../src/defenses/fast-at.js";
 import { values } from "../helpers.js";
 
 const digits = await loadDataset("mnist", { limit: 1500 });
@@ -54,7 +58,7 @@ describe("training a target classifier", () => {
   });
   it("fast adversarial training runs with a cyclic schedule that returns to zero", async () => {
     const dir = mkdtempSync(join(tmpdir(), "idfr-fastat-"));
-    const { history, info } = await trainClassifier(small(), { train: digits.splits.val! }, { epochs: 2, batchSize: 50, workers: 0, mode: "fast-at", lr: 0.05 },
+    const { history, info } = await trainModel(small(), { train: digits.splits.val! }, { epochs: 2, batchSize: 50, workers: 0, mode: "fast-at", lr: 0.05 },
       { outDir: dir, progress: "none" });
     assert.equal(info.training, "fast-at");
     assert.ok(history[0].lr > 0);
@@ -65,5 +69,6 @@ describe("training a target classifier", () => {
     await assert.rejects(trainClassifier(small(), { train: digits.splits.val! }, { epochs: 0 }, { outDir: dir }), /epochs: expected a positive integer/);
     const rgb = createClassifier("small-cnn", { numClasses: 10, inputShape: [3, 28, 28], width: 0.25 });
     await assert.rejects(trainClassifier(rgb, { train: digits.splits.val! }, {}, { outDir: dir }), /training data is 1x28x28 but small-cnn expects 3x28x28/);
+    await assert.rejects(trainClassifier(small(), { train: digits.splits.val! }, { mode: "fast-at" }, { outDir: dir }), /mode "fast-at" needs adversarial inputs: train with trainModel/);
   });
 });

@@ -3,8 +3,10 @@
  * folder: the training AEs (train-aes.safetensors), the ID, then the FR. A folder that already holds
  * a finished stage is reused, so an interrupted run continues where it stopped.
  */
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
+import type { RunContext } from "../../core/context.js";
+import { ensureDir } from "../../core/fs.js";
 import type { ImageSet } from "../../data/types.js";
 import type { Classifier } from "../../models/classifier.js";
 import { withFrozen } from "../../models/freeze.js";
@@ -15,7 +17,8 @@ import { trainRestorer } from "./train-fr.js";
 import { trainDenoiser, type ValidationSet } from "./train-id.js";
 import { craftTrainingAdversarials } from "./training-data.js";
 
-export interface DefendOptions {
+/** Where and how the stages run (device, resume, progress, log, signal); the ID and FR train there. */
+export interface DefendOptions extends Partial<RunContext> {
   outDir: string;
   /** Folder of the target (recorded in defense.json so the defense loads on its own). */
   targetDir?: string;
@@ -23,14 +26,11 @@ export interface DefendOptions {
   fr?: Partial<FrConfig>;
   /** "id" trains only the denoiser, "fr" only the restorer (the ID must exist), "both" (default) both. */
   stages?: "id" | "fr" | "both";
-  resume?: boolean;
-  progress?: "bar" | "lines" | "none";
   dataset?: string;
   /** Validation images for per-epoch clean/adversarial accuracy. */
   val?: ImageSet;
   /** The attack model A(·) that makes the training AEs (default: the target itself). */
   attackModel?: Classifier;
-  log?: (line: string) => void;
 }
 
 export interface DefendResult {
@@ -42,13 +42,19 @@ export interface DefendResult {
   seconds: { aes: number; id: number; fr: number };
 }
 
-export function defend(target: Classifier, train: ImageSet, o: DefendOptions): DefendResult {
+/**
+ * Trains the ID (Algorithm 1) and then the FR (Algorithm 2) for `target`, keeping the training AEs,
+ * checkpoints and results in `o.outDir`; with `o.resume`, finished stages are reused and an
+ * interrupted one continues from its checkpoint.
+ */
+export async function defend(target: Classifier, train: ImageSet, o: DefendOptions): Promise<DefendResult> {
+  if (train.shape[0] === 0) throw new RangeError("the training set is empty");
   const idConfig: IdConfig = { ...PAPER_ID_CONFIG, ...o.id };
   const frConfig: FrConfig = { ...PAPER_FR_CONFIG, ...o.fr };
   const stages = o.stages ?? "both";
   const log = o.log ?? (() => {});
   const seconds = { aes: 0, id: 0, fr: 0 };
-  mkdirSync(o.outDir, { recursive: true });
+  ensureDir(o.outDir, "the defense");
   const recipe = { attack: idConfig.attack, eps: idConfig.trainEps, preset: idConfig.preset };
   let t = performance.now();
   const maker = o.attackModel ?? target;
@@ -70,7 +76,7 @@ export function defend(target: Classifier, train: ImageSet, o: DefendOptions): D
     log(`reusing the trained ID in ${o.outDir}`);
   } else {
     t = performance.now();
-    const r = trainDenoiser(target, train, adversarial, idConfig, { outDir: o.outDir, resume: o.resume, progress: o.progress, val });
+    const r = await trainDenoiser(target, train, adversarial, idConfig, { ...o, val });
     idHistory = r.history;
     defense = new IdfrDefense(target, r.denoiser, null);
     saveDefense(o.outDir, defense, { targetDir: o.targetDir, training });
@@ -86,7 +92,7 @@ export function defend(target: Classifier, train: ImageSet, o: DefendOptions): D
       log(`reusing the trained FR in ${o.outDir}`);
     } else {
       t = performance.now();
-      const r = trainRestorer(target, defense.denoiser, train, adversarial, frConfig, { outDir: o.outDir, resume: o.resume, progress: o.progress, val });
+      const r = await trainRestorer(target, defense.denoiser, train, adversarial, frConfig, { ...o, val });
       frHistory = r.history;
       frSplit = r.split;
       defense = new IdfrDefense(target, defense.denoiser, r.restorer);

@@ -8,14 +8,17 @@ import { Rng } from "../../data/random.js";
 import type { ImageSet } from "../../data/types.js";
 import type { Classifier } from "../../models/classifier.js";
 import { accuracy } from "../../models/evaluate.js";
-import { withFrozen } from "../../models/freeze.js";
+import { withFrozen, withFrozenAsync } from "../../models/freeze.js";
 import { cat, F, keep, manualSeed, noGrad, optim, tensor, tidy, type Tensor } from "../../torch/index.js";
+import { indexBatches } from "../../train/batches.js";
+import { dataIdentity } from "../../train/data-identity.js";
+import { logitsOnCpu, onDevice, runDevice } from "../../train/device.js";
 import { runTrainLoop, type LoopRecord } from "../../train/loop.js";
 import { checkFrConfig, type FrConfig } from "./config.js";
 import type { InputDenoiser } from "./denoiser.js";
 import { makePairs, type Pairs } from "./pairing.js";
 import { FeatureRestorer } from "./restorer.js";
-import type { ValidationSet } from "./train-id.js";
+import type { IdfrTrainRun } from "./train-id.js";
 import { AugmentedSet } from "./training-data.js";
 
 /** Embeddings h = f_enc(ID(x)) of every row, with labels, twins and the head's verdict. */
@@ -26,8 +29,8 @@ export interface EmbeddedSet {
   twin: Int32Array;
 }
 
-/** Embeds every row of an augmented set through the frozen ID and encoder (Algorithm 2's input). */
-export function embedRows(target: Classifier, denoiser: InputDenoiser, data: AugmentedSet, batchSize = 256): EmbeddedSet {
+/** Embeds every row of an augmented set through the frozen ID and encoder (Algorithm 2's input), on `device`. */
+export function embedRows(target: Classifier, denoiser: InputDenoiser, data: AugmentedSet, batchSize = 256, device = "cpu"): EmbeddedSet {
   const parts: Tensor[] = [];
   const correct = new Uint8Array(data.size);
   const labels = new Int32Array(data.size);
@@ -36,8 +39,8 @@ export function embedRows(target: Classifier, denoiser: InputDenoiser, data: Aug
     const rows = Uint32Array.from({ length: Math.min(batchSize, data.size - start) }, (_, k) => start + k);
     const [h, ok] = tidy(() => noGrad(() => {
       const { x, y } = data.batch(rows);
-      const emb = target.embed(denoiser.forward(x));
-      return [keep(emb), target.head(emb).argmax(1).eq(y).toArray()] as const;
+      const emb = target.embed(denoiser.forward(onDevice(x, device)));
+      return [keep(emb), target.head(emb).argmax(1).eq(onDevice(y, device)).toArray()] as const;
     }));
     parts.push(h);
     rows.forEach((r, k) => {
@@ -52,16 +55,19 @@ export function embedRows(target: Classifier, denoiser: InputDenoiser, data: Aug
   return { embeddings: keep(embeddings), labels, correct, twin };
 }
 
-/** Trains a new restorer for `target` behind a trained denoiser (Algorithm 2). */
-export function trainRestorer(target: Classifier, denoiser: InputDenoiser, train: ImageSet, adversarial: Float32Array, config: FrConfig,
-  run: { outDir?: string; resume?: boolean; progress?: "bar" | "lines" | "none"; val?: ValidationSet } = {}):
-  { restorer: FeatureRestorer; history: LoopRecord[]; split: { correct: number; wrong: number } } {
+/**
+ * Trains a new restorer for `target` behind a trained denoiser (Algorithm 2). The target and the
+ * denoiser must be on `run.device` already.
+ */
+export async function trainRestorer(target: Classifier, denoiser: InputDenoiser, train: ImageSet, adversarial: Float32Array, config: FrConfig,
+  run: IdfrTrainRun = {}): Promise<{ restorer: FeatureRestorer; history: LoopRecord[]; split: { correct: number; wrong: number } }> {
   checkFrConfig(config);
+  const device = runDevice(run.device);
   manualSeed(config.seed);
   denoiser.eval();
-  const data = new AugmentedSet(train, adversarial, config.gaussianRounds, 0.1);
-  const embedded = withFrozen(target, () => embedRows(target, denoiser, data));
-  const restorer = new FeatureRestorer(target.embeddingDim);
+  const data = new AugmentedSet(train, adversarial, config.gaussianRounds, config.sigma);
+  const embedded = withFrozen(target, () => embedRows(target, denoiser, data, 256, device));
+  const restorer = new FeatureRestorer(target.embeddingDim).to(device);
   const adam = new optim.Adam(restorer.parameters(), { lr: config.lr });
   const numClasses = target.numClasses;
   let pairs: Pairs = { first: new Int32Array(0), second: new Int32Array(0), alpha: new Float32Array(0) };
@@ -69,22 +75,21 @@ export function trainRestorer(target: Classifier, denoiser: InputDenoiser, train
   const expectedPairs = makePairs({ ...embedded, numClasses }, config.pairing, new Rng(config.seed)).first.length;
   const steps = Math.max(1, Math.ceil(expectedPairs / config.batchSize));
   try {
-    const history = withFrozen(target, () => runTrainLoop({
-      label: "train FR", name: "fr", epochs: config.epochs, stepsPerEpoch: steps, module: restorer, optimizer: adam,
-      outDir: run.outDir, resume: run.resume, progress: run.progress,
-      fingerprint: JSON.stringify({ config, n: train.shape[0], target: target.arch }),
+    const history = await withFrozenAsync(target, () => runTrainLoop({
+      label: "train FR", name: "fr", epochs: config.epochs, batches: indexBatches(steps), module: restorer, optimizer: adam, ctx: run,
+      settings: { ...config, target: target.arch, ...dataIdentity(train, run.dataset) },
       beginEpoch: (epoch) => {
         const rng = new Rng(config.seed * 104729 + epoch);
         pairs = makePairs({ ...embedded, numClasses }, config.pairing, rng);
         order = rng.permutation(pairs.first.length);
       },
-      step: (_epoch, b) => tidy(() => {
+      step: (b) => tidy(() => {
         const idx = order.subarray(b * config.batchSize, (b + 1) * config.batchSize);
         if (idx.length === 0) return { loss: 0, n: 0 };
-        const first = tensor(BigInt64Array.from(idx, (k) => BigInt(pairs.first[k])), [idx.length], "int64");
-        const second = tensor(BigInt64Array.from(idx, (k) => BigInt(pairs.second[k])), [idx.length], "int64");
-        const alpha = tensor(Float32Array.from(idx, (k) => pairs.alpha[k]), [idx.length, 1]);
-        const y = tensor(BigInt64Array.from(idx, (k) => BigInt(embedded.labels[pairs.first[k]])), [idx.length], "int64");
+        const first = onDevice(tensor(BigInt64Array.from(idx, (k) => BigInt(pairs.first[k])), [idx.length], "int64"), device);
+        const second = onDevice(tensor(BigInt64Array.from(idx, (k) => BigInt(pairs.second[k])), [idx.length], "int64"), device);
+        const alpha = onDevice(tensor(Float32Array.from(idx, (k) => pairs.alpha[k]), [idx.length, 1]), device);
+        const y = onDevice(tensor(BigInt64Array.from(idx, (k) => BigInt(embedded.labels[pairs.first[k]])), [idx.length], "int64"), device);
         const h = embedded.embeddings.indexSelect(0, first).mul(alpha).add(embedded.embeddings.indexSelect(0, second).mul(alpha.rsub(1)));
         adam.zeroGrad();
         const loss = F.crossEntropy(target.head(restorer.forward(h)), y);
@@ -94,10 +99,7 @@ export function trainRestorer(target: Classifier, denoiser: InputDenoiser, train
       }),
       validate: run.val ? () => {
         const val = run.val!;
-        const defended = (x: Tensor) => {
-          const h = target.embed(denoiser.forward(x));
-          return target.head(restorer.forward(h));
-        };
+        const defended = logitsOnCpu((x: Tensor) => target.head(restorer.forward(target.embed(denoiser.forward(x)))), device);
         return { cleanAcc: accuracy(defended, val.clean), advAcc: accuracy(defended, val.clean, val.adversarial) };
       } : undefined,
     }));

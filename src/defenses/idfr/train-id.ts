@@ -4,12 +4,16 @@
  * CE(f(ID(x')), y) through the frozen target (Eq. 3), or the L1 distance between the target's
  * embeddings of ID(x') and of the clean x ("feature-l1", the authors' code). Adam.
  */
+import type { RunContext } from "../../core/context.js";
 import { Rng } from "../../data/random.js";
 import type { ImageSet } from "../../data/types.js";
 import type { Classifier } from "../../models/classifier.js";
 import { accuracy } from "../../models/evaluate.js";
-import { withFrozen } from "../../models/freeze.js";
+import { withFrozenAsync } from "../../models/freeze.js";
 import { F, manualSeed, noGrad, optim, tidy, type Tensor } from "../../torch/index.js";
+import { indexBatches } from "../../train/batches.js";
+import { dataIdentity } from "../../train/data-identity.js";
+import { logitsOnCpu, onDevice, runDevice } from "../../train/device.js";
 import { runTrainLoop, type LoopRecord } from "../../train/loop.js";
 import { checkIdConfig, type IdConfig } from "./config.js";
 import { InputDenoiser } from "./denoiser.js";
@@ -21,47 +25,51 @@ export interface ValidationSet {
   adversarial: Float32Array;
 }
 
-export interface IdTrainRun {
-  outDir?: string;
-  resume?: boolean;
-  progress?: "bar" | "lines" | "none";
+/**
+ * Where and how an IDFR stage trains (outDir for id-checkpoint.safetensors and id-log.jsonl, resume,
+ * progress, device: the target must already be there), plus validation data and the dataset's name.
+ */
+export interface IdfrTrainRun extends Partial<RunContext> {
   val?: ValidationSet;
+  /** Recorded with the data identity that a resume compares. */
+  dataset?: string;
 }
 
 /** Trains a new denoiser for `target` (Algorithm 1). The target is frozen throughout. */
-export function trainDenoiser(target: Classifier, train: ImageSet, adversarial: Float32Array, config: IdConfig, run: IdTrainRun = {}):
-  { denoiser: InputDenoiser; history: LoopRecord[] } {
+export async function trainDenoiser(target: Classifier, train: ImageSet, adversarial: Float32Array, config: IdConfig, run: IdfrTrainRun = {}):
+  Promise<{ denoiser: InputDenoiser; history: LoopRecord[] }> {
   checkIdConfig(config);
+  const device = runDevice(run.device);
   manualSeed(config.seed);
-  const denoiser = new InputDenoiser({ channels: target.inputShape[0], width: config.width, variant: config.variant });
+  const denoiser = new InputDenoiser({ channels: target.inputShape[0], width: config.width, variant: config.variant }).to(device);
   const data = new AugmentedSet(train, adversarial, config.gaussianRounds, config.sigma);
   const adam = new optim.Adam(denoiser.parameters(), { lr: config.lr });
-  const steps = Math.ceil(data.size / config.batchSize);
   let order: Uint32Array = new Uint32Array(0);
   try {
-    const history = withFrozen(target, () => runTrainLoop({
-      label: "train ID", name: "id", epochs: config.epochs, stepsPerEpoch: steps, module: denoiser, optimizer: adam,
-      outDir: run.outDir, resume: run.resume, progress: run.progress,
-      fingerprint: JSON.stringify({ config, n: train.shape[0], target: target.arch }),
+    const history = await withFrozenAsync(target, () => runTrainLoop({
+      label: "train ID", name: "id", epochs: config.epochs, batches: indexBatches(Math.ceil(data.size / config.batchSize)),
+      module: denoiser, optimizer: adam, ctx: run,
+      settings: { ...config, target: target.arch, ...dataIdentity(train, run.dataset) },
       beginEpoch: (epoch) => {
         order = new Rng(config.seed * 7919 + epoch).permutation(data.size);
         manualSeed(config.seed * 1000 + epoch);
       },
-      step: (_epoch, b) => tidy(() => {
+      step: (b) => tidy(() => {
         const rows = order.subarray(b * config.batchSize, (b + 1) * config.batchSize);
-        const { x, y, clean } = data.batch(rows, config.idLoss === "feature-l1");
+        const batch = data.batch(rows, config.idLoss === "feature-l1");
+        const x = onDevice(batch.x, device);
         adam.zeroGrad();
         const out = denoiser.forward(x);
         const loss = config.idLoss === "ce"
-          ? F.crossEntropy(target.forward(out), y)
-          : F.l1Loss(target.embed(out), noGrad(() => target.embed(clean!)));
+          ? F.crossEntropy(target.forward(out), onDevice(batch.y, device))
+          : F.l1Loss(target.embed(out), noGrad(() => target.embed(onDevice(batch.clean!, device))));
         loss.backward();
         adam.step();
         return { loss: loss.item(), n: rows.length };
       }),
       validate: run.val ? () => {
         const val = run.val!;
-        const defended = (x: Tensor) => target.forward(denoiser.forward(x));
+        const defended = logitsOnCpu((x: Tensor) => target.forward(denoiser.forward(x)), device);
         return { cleanAcc: accuracy(defended, val.clean), advAcc: accuracy(defended, val.clean, val.adversarial) };
       } : undefined,
     }));
