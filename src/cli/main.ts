@@ -9,6 +9,7 @@ import { registerEngineCommands } from "./engine.js";
 import { registerTrainModelCommand } from "./train-model.js";
 import { registerReportCommand } from "./report.js";
 import { registerRunCommands } from "./run.js";
+import { registerListCommand } from "./list.js";
 
 const program = new Command("idfr")
   .description("IDFR (input denoising + feature restoring) adversarial defense for image classifiers, on libtorch")
@@ -23,6 +24,7 @@ registerClassifyCommand(program);
 registerAttackCommand(program);
 registerRunCommands(program);
 registerReportCommand(program);
+registerListCommand(program);
 
 try {
   await program.parseAsync(process.argv);

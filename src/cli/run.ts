@@ -2,23 +2,22 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Option, type Command } from "commander";
-import { ensureDir } from "../core/fs.js";
+import type { RunContext } from "../core/context.js";
 import { readExperiment, type ExperimentConfig } from "../eval/config.js";
-import { PRESETS, presetConfigs } from "../eval/presets.js";
+import { EXPERIMENT_PRESETS, presetConfigs } from "../eval/presets.js";
 import { renderMarkdown, writeReport } from "../eval/report/index.js";
 import { runExperiment, type RunStats } from "../eval/runner.js";
 import type { ResultRecord } from "../eval/results.js";
-import { deviceOption } from "./context.js";
+import { addRunOptions, contextFromFlags, type RunFlags } from "./context.js";
 
-async function execute(configs: ExperimentConfig[], outDir: string, preset: string | undefined, quiet: boolean): Promise<void> {
-  ensureDir(outDir, "--out"); // before the work, not after it
+async function execute(configs: ExperimentConfig[], outDir: string, preset: string | undefined, base: RunContext): Promise<void> {
   const t0 = performance.now();
   const all: ResultRecord[] = [];
   for (const config of configs) {
     const dir = configs.length > 1 ? join(outDir, config.name) : outDir;
     console.log(`${config.name}: ${config.targets.map((t) => `${t.arch} (surrogate ${t.surrogate.arch})`).join(", ")} on ${config.dataset.name}, ` +
       `${config.defenses.length} defenses x ${config.threats.join("/")} x ${config.attacks.join("/")} x ${config.eps.length} radii, ${config.evalImages} test images -> ${dir}`);
-    const { records, stats } = await runExperiment(config, { outDir: dir, progress: quiet ? "none" : undefined, preset, log: (l) => console.log(l) });
+    const { records, stats } = await runExperiment(config, { ...base, outDir: dir, preset });
     all.push(...records);
     const report = await writeReport(dir);
     console.log(`\n${renderMarkdown(records)}`);
@@ -29,36 +28,39 @@ async function execute(configs: ExperimentConfig[], outDir: string, preset: stri
 }
 
 function summaryLine(s: RunStats): string {
-  return `${s.cellsComputed} cells computed, ${s.cellsCached} reused; ${s.modelsTrained} models and ${s.defensesTrained} IDFR defenses trained, ` +
+  return `${s.cellsComputed} cells computed, ${s.cellsCached} reused; ${s.modelsTrained} models and ${s.defensesTrained} defenses trained, ` +
     `${s.aeSetsCrafted} AE sets crafted; ${s.seconds.toFixed(0)} s`;
 }
 
+/** The context of a run command: --device, --progress (--quiet is --progress none), log lines on stdout. */
+function context(o: RunFlags & { quiet?: boolean }): RunContext {
+  return contextFromFlags({ ...o, progress: o.quiet ? "none" : o.progress }, { resume: true, log: (l) => console.log(l) });
+}
+
 export function registerRunCommands(program: Command): void {
-  program
+  addRunOptions(program
     .command("run")
-    .addOption(deviceOption())
-    .description(`run an experiment config (JSON file) or a preset (${PRESETS.join(", ")}); reuses cached artifacts in --out`)
+    .description(`run an experiment config (JSON file) or a preset (${EXPERIMENT_PRESETS.map((p) => p.name).join(", ")}); reuses cached artifacts in --out`)
     .argument("<config>", "config file or preset name")
     .option("--data <dir>", "dataset folder for paper presets")
     .option("--svhn <dir>", "paper-ablation: folder with SVHN's .mat files")
     .option("--out <dir>", "results folder (default runs/<name>)")
-    .option("--quiet", "no progress bars")
-    .action(async (spec: string, o: { data?: string; svhn?: string; out?: string; quiet?: boolean }) => {
+    .option("--quiet", "no progress bars"), { progress: true })
+    .action(async (spec: string, o: RunFlags & { data?: string; svhn?: string; out?: string; quiet?: boolean }) => {
       const isFile = existsSync(spec);
       const configs = isFile ? [readExperiment(spec)] : presetConfigs(spec, { root: o.data, svhnRoot: o.svhn });
-      await execute(configs, o.out ?? join("runs", configs[0].name), isFile ? undefined : spec, o.quiet ?? false);
+      await execute(configs, o.out ?? join("runs", configs[0].name), isFile ? undefined : spec, context(o));
     });
 
-  program
+  addRunOptions(program
     .command("demo")
-    .addOption(deviceOption())
     .description("the main job: train a target and a surrogate on the embedded data, attack them, train ID and FR, evaluate and report")
     .addOption(new Option("--data <name>", "embedded dataset").choices(["fashion-mnist", "mnist"]).default("fashion-mnist"))
     .option("--out <dir>", "results folder (reused across runs)", "runs/demo")
     .option("--full", "the paper's sizes (hours on a CPU) instead of the 15-minute defaults")
-    .option("--quiet", "no progress bars")
-    .action(async (o: { data: "fashion-mnist" | "mnist"; out: string; full?: boolean; quiet?: boolean }) => {
+    .option("--quiet", "no progress bars"), { progress: true })
+    .action(async (o: RunFlags & { data: "fashion-mnist" | "mnist"; out: string; full?: boolean; quiet?: boolean }) => {
       const configs = presetConfigs("demo", { dataset: o.data, full: o.full });
-      await execute(configs, o.out, "demo", o.quiet ?? false);
+      await execute(configs, o.out, "demo", context(o));
     });
 }

@@ -6,8 +6,16 @@
 import type { DatasetName } from "../data/datasets.js";
 import { parseExperiment, type ExperimentConfig, type ExperimentInput } from "./config.js";
 
-export const PRESETS = ["demo", "paper-cifar10", "paper-cifar100", "paper-imagenet", "paper-ablation"] as const;
-export type PresetId = (typeof PRESETS)[number];
+/** Every experiment preset, with what it runs (for `idfr list` and `idfr run --help`). */
+export const EXPERIMENT_PRESETS = [
+  { name: "demo", description: "embedded Fashion-MNIST (or MNIST): small CNN and ResNet18 surrogate, FS, JPEG, ID, ID+FR; transfer, white-box, adaptive; ~15 min on 2 cores" },
+  { name: "paper-cifar10", description: "Tables 1-4 on CIFAR-10: VGG16 and ResNet18, every baseline, FGSM/CW/BIM at 4/8/16 (--data DIR)" },
+  { name: "paper-cifar100", description: "the same on CIFAR-100 (--data DIR)" },
+  { name: "paper-imagenet", description: "ResNet50 and InceptionV3 on an image folder at 16/255 (--data DIR)" },
+  { name: "paper-ablation", description: "Table 5: ID vs ID+FR with ResNet50 on CIFAR-10 and SVHN (--data DIR --svhn DIR)" },
+] as const;
+export type PresetId = (typeof EXPERIMENT_PRESETS)[number]["name"];
+export const PRESETS: readonly PresetId[] = EXPERIMENT_PRESETS.map((p) => p.name);
 
 export interface PresetOptions {
   /** Folder with the dataset files (paper presets). */

@@ -1,38 +1,38 @@
 /**
- * How rows, columns and groups are named and ordered in reports: the paper's labels ("No Defense",
- * "JPEG(q=25)", "IDFR") and its row order, with anything unknown kept as written.
+ * How rows, columns and groups are named and ordered in reports: the labels come from the
+ * registries (defenses, attacks, datasets, architectures), the order is the paper's ("No Defense"
+ * first, IDFR last; FGSM, CW, BIM), and anything unknown is kept as written.
  */
+import { ATTACKS } from "../../attacks/presets.js";
+import { DATASETS } from "../../data/registry.js";
+import { DEFENSES } from "../../defenses/registry.js";
+import { ARCHITECTURE_ENTRIES } from "../../models/registry.js";
+
+/** Rows of the paper's tables that have no implementation here (their labels, for reports of its numbers). */
+const PAPER_ONLY_DEFENSES: Record<string, string> = { nrp: "NRP", comdefend: "ComDefend", adp: "ADP", soap: "SOAP" };
 
 const DEFENSE_LABELS: Record<string, string> = {
-  none: "No Defense",
-  nrp: "NRP",
-  "fast-at": "Fast AT",
-  comdefend: "ComDefend",
-  "feature-squeezing": "Feature Squeezing",
-  tvm: "TVM",
-  adp: "ADP",
-  soap: "SOAP",
-  id: "ID",
-  "id+fr": "IDFR",
+  ...PAPER_ONLY_DEFENSES,
+  ...Object.fromEntries(DEFENSES.map((d) => [d.name, d.label])),
 };
 
 /** The paper's row order; unknown defenses go after the known baselines, before ID and IDFR. */
 const DEFENSE_ORDER = ["none", "nrp", "fast-at", "comdefend", "feature-squeezing", "jpeg-q25", "jpeg-q50", "jpeg-q75", "tvm", "adp", "soap"];
-const LAST_DEFENSES = ["id", "id+fr"];
+/** IDFR and its ablation close the table. */
+const LAST_DEFENSES = DEFENSES.filter((d) => d.group === "idfr").map((d) => d.name);
 
-const ATTACK_LABELS: Record<string, string> = {
-  fgsm: "FGSM", bim: "BIM", cw: "CW", pgd: "PGD", "cw-l2": "CW-L2", "pgd-l2": "PGD-L2", "apgd-ce": "APGD-CE", "apgd-dlr": "APGD-DLR",
-};
+const ATTACK_LABELS: Record<string, string> = Object.fromEntries(ATTACKS.map((a) => [a.name, a.label]));
 /** The paper's column order (FGSM, CW, BIM), then the attacks it did not run. */
-const ATTACK_ORDER = ["fgsm", "cw", "bim", "pgd", "apgd-ce", "apgd-dlr", "cw-l2", "pgd-l2"];
+const ATTACK_ORDER = [...ATTACKS].sort((a, b) => a.column - b.column).map((a) => a.name);
 
 const DATASET_LABELS: Record<string, string> = {
-  mnist: "MNIST", "fashion-mnist": "Fashion-MNIST", cifar10: "CIFAR-10", "cifar-10": "CIFAR-10", cifar100: "CIFAR-100", "cifar-100": "CIFAR-100",
-  svhn: "SVHN", imagenet: "ImageNet", imagefolder: "image folder",
+  ...Object.fromEntries(DATASETS.map((d) => [d.name, d.label])),
+  "cifar-10": "CIFAR-10", "cifar-100": "CIFAR-100", imagenet: "ImageNet",
 };
 
 const TARGET_LABELS: Record<string, string> = {
-  vgg16: "VGG16", resnet18: "ResNet18", resnet50: "ResNet50", inceptionv3: "InceptionV3", "inception-v3": "InceptionV3", "small-cnn": "small CNN",
+  ...Object.fromEntries(ARCHITECTURE_ENTRIES.map((a) => [a.name, a.label])),
+  inceptionv3: "InceptionV3",
 };
 
 const THREAT_LABELS: Record<string, string> = {
@@ -44,8 +44,7 @@ const THREAT_ORDER = ["transfer", "whitebox", "adaptive", "clean"];
 /** The label of a defense in tables: "No Defense", "JPEG(q=50)", "IDFR", or the name itself. */
 export function defenseLabel(name: string): string {
   const jpeg = /^jpeg-q(\d+)$/.exec(name);
-  if (jpeg) return `JPEG(q=${jpeg[1]})`;
-  return DEFENSE_LABELS[name] ?? name;
+  return DEFENSE_LABELS[name] ?? (jpeg ? `JPEG(q=${jpeg[1]})` : name);
 }
 
 export const attackLabel = (name: string): string => ATTACK_LABELS[name] ?? name.toUpperCase();
