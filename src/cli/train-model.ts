@@ -9,6 +9,7 @@ import { createClassifier, ARCHITECTURES, NORMALIZATION } from "../models/regist
 import { trainModel } from "../defenses/fast-at.js";
 import { loopFiles } from "../train/loop.js";
 import { manualSeed } from "../torch/index.js";
+import type { DeviceName } from "../core/context.js";
 import { deviceOption } from "./context.js";
 import { epsilon, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from "./parse.js";
 
@@ -32,6 +33,7 @@ interface TrainModelOptions {
   augment: boolean;
   out: string;
   resume?: boolean;
+  device: DeviceName;
 }
 
 export function registerTrainModelCommand(program: Command): void {
@@ -76,7 +78,7 @@ export function registerTrainModelCommand(program: Command): void {
         epochs: o.epochs, batchSize: o.batchSize, optimizer: o.optimizer, lr, momentum: o.momentum, weightDecay: o.weightDecay,
         schedule: o.schedule, mode: o.mode, fastAtEps: o.eps, seed: o.seed, workers: o.workers,
         augmentation: o.augment ? augmentationFor(o.data) : NO_AUGMENTATION,
-      }, { outDir: o.out, resume: o.resume ?? false, dataset: ds.name, classes: ds.classes });
+      }, { outDir: o.out, resume: o.resume ?? false, dataset: ds.name, classes: ds.classes, device: o.device });
       const last = history[history.length - 1];
       console.log(`saved ${o.out}/model.safetensors; validation accuracy ${info.accuracy === undefined ? "n/a" : (100 * info.accuracy).toFixed(2) + " %"}` +
         (last ? `, ${last.imagesPerSecond.toFixed(0)} img/s` : ""));
