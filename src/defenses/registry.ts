@@ -13,6 +13,7 @@ import type { DeviceName } from "../core/context.js";
 import { unknownName } from "../core/validate.js";
 import type { ImageSet } from "../data/types.js";
 import type { Classifier } from "../models/classifier.js";
+import { bitDepthDefense } from "./baselines/bit-depth.js";
 import { createBaseline, type BaselineName } from "./baselines/registry.js";
 import type { Defense } from "./defense.js";
 import { FastAtDefense } from "./fast-at.js";
@@ -107,6 +108,7 @@ export const DEFENSES: readonly DefenseEntry[] = [
   baseline("jpeg-q50", "JPEG(q=50)", "bpda", "JPEG compression at quality 50"),
   baseline("jpeg-q75", "JPEG(q=75)", "bpda", "JPEG compression at quality 75"),
   baseline("tvm", "TVM", "eot", "total-variance minimisation of randomly dropped pixels (Guo et al. 2018)"),
+  bitDepthDefense,
   { name: "id", label: "ID", description: "IDFR's input denoiser alone (the paper's ablation)", adaptive: "exact", group: "idfr", section: IDFR_SECTION,
     create: async (env) => (await trainedIdfr(env)).withoutRestorer() },
   { name: "id+fr", label: "IDFR", description: "IDFR: input denoiser and feature restorer", adaptive: "exact", group: "idfr", section: IDFR_SECTION,
