@@ -33,7 +33,10 @@ export function expectation(field: z.ZodType): string {
   const def = (inner as unknown as { def: FieldDef }).def;
   if (def.type === "enum") return `one of ${(inner as unknown as { options: string[] }).options.join(", ")}`;
   if (def.type === "boolean") return "true or false";
-  if (def.type === "array") return `a comma-separated list of ${expectation(def.element!).replace(/^an? /, "")}s`;
+  if (def.type === "array") {
+    const each = expectation(def.element!);
+    return each.startsWith("a radius") ? "a comma-separated list of radii such as 4/255,8/255" : `a comma-separated list, each ${each}`;
+  }
   if (def.type === "union" || def.type === "pipe") return (inner.meta() as { radius?: boolean } | undefined)?.radius ? "a radius such as 8/255 or 0.031" : "a value";
   if (def.type !== "number") return `a ${def.type}`;
   let integer = false;

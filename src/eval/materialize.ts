@@ -149,7 +149,13 @@ export class Materializer {
       log: (line) => this.ctx.log(line),
       progress: this.ctx.progress,
     };
-    return defenseEntry(name).create(env);
+    const entry = defenseEntry(name);
+    const defense = await entry.create(env);
+    // The registry's adaptive mode must say what the attack will do: EOT exactly for random defenses.
+    if (defense.stochastic !== (entry.adaptive === "eot")) {
+      throw new Error(`defense ${name}: registered with adaptive mode "${entry.adaptive}" but it is ${defense.stochastic ? "random (use \"eot\")" : "deterministic"}`);
+    }
+    return defense;
   }
 
   /** The AE set of a cell: read from the cache, or crafted on the model its threat names. */

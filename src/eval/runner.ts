@@ -79,7 +79,8 @@ export function defenseSettings(config: ExperimentConfig, name: string): unknown
   return section ? (config as unknown as Record<string, unknown>)[section.key] : undefined;
 }
 
-function runKeys(config: ExperimentConfig, data: ExperimentData): RunKeys {
+/** The keys of a run's models, defenses and evaluated images, from the config and the data's identity. */
+export function runKeys(config: ExperimentConfig, data: ExperimentData): RunKeys {
   const evalKey = specHash({ data: data.key, evalImages: config.evalImages, seed: config.seed });
   const targets = config.targets.map((t) => { const { surrogate: _s, ...spec } = t; return specHash({ data: data.key, spec, mode: "standard", seed: config.seed }); });
   const surrogates = config.targets.map((t) => specHash({ data: data.key, spec: t.surrogate, mode: "standard", seed: config.seed }));
