@@ -4,31 +4,27 @@
  * average pooling to a 2048-d embedding (times the width multiplier), dropout, a linear head.
  * Expects 299x299 inputs (anything from 75x75 works).
  */
-import { cat, F, nn, type Tensor } from "../torch/index.js";
-import { ConvBnRelu, scaled, SplitClassifier, type ClassifierConfig } from "./split.js";
+import { cat, F, nn, tidy, type Tensor } from "../torch/index.js";
+import { ConvBnRelu } from "./conv-bn-relu.js";
+import { scaled, SplitClassifier, type ClassifierConfig } from "./split.js";
 
 type K = number | [number, number];
 /** torchvision's BasicConv2d: conv (no bias) + BN (eps 1e-3) + ReLU. */
-const conv = (inC: number, outC: number, k: K, stride = 1, padding: K = 0) => new ConvBnRelu(inC, outC, k, stride, padding, 1e-3);
+const conv = (inC: number, outC: number, kernel: K, stride = 1, padding: K = 0) => new ConvBnRelu(inC, outC, { kernel, stride, padding, eps: 1e-3 });
 
 /** Runs branches on the same input and concatenates their outputs along channels. */
 abstract class Branches extends nn.Module {
   protected abstract branches(x: Tensor): Tensor[];
   forward(x: Tensor): Tensor {
-    const outs = this.branches(x);
-    const out = cat(outs, 1);
-    for (const t of outs) t.dispose();
-    return out;
+    return tidy(() => cat(this.branches(x), 1));
   }
-  protected chain(names: string[], x: Tensor): Tensor {
+  /** Runs steps in order on x; a string names a child module. */
+  protected chain(steps: (string | nn.Step)[], x: Tensor): Tensor {
     const children = new Map(this.namedChildren());
-    return nn.runLayers(names.map((n) => children.get(n)!), x);
+    return nn.chain(x, ...steps.map((s) => (typeof s === "string" ? children.get(s)! : s)));
   }
   protected avgPoolThen(name: string, x: Tensor): Tensor {
-    const pooled = F.avgPool2d(x, 3, { stride: 1, padding: 1 });
-    const out = this.chain([name], pooled);
-    pooled.dispose();
-    return out;
+    return this.chain([(t) => F.avgPool2d(t, 3, { stride: 1, padding: 1 }), name], x);
   }
 }
 
@@ -124,18 +120,12 @@ class InceptionE extends Branches {
   }
   /** A 1x3 and a 3x1 conv on the same map, concatenated. */
   private split(a: string, b: string, x: Tensor): Tensor {
-    const left = this.chain([a], x);
-    const right = this.chain([b], x);
-    x.dispose();
-    const out = cat([left, right], 1);
-    left.dispose();
-    right.dispose();
-    return out;
+    return cat([this.chain([a], x), this.chain([b], x)], 1);
   }
   protected branches(x: Tensor): Tensor[] {
     return [this.chain(["branch1x1"], x),
-      this.split("branch3x3_2a", "branch3x3_2b", this.chain(["branch3x3_1"], x)),
-      this.split("branch3x3dbl_3a", "branch3x3dbl_3b", this.chain(["branch3x3dbl_1", "branch3x3dbl_2"], x)),
+      this.chain(["branch3x3_1", (t) => this.split("branch3x3_2a", "branch3x3_2b", t)], x),
+      this.chain(["branch3x3dbl_1", "branch3x3dbl_2", (t) => this.split("branch3x3dbl_3a", "branch3x3dbl_3b", t)], x),
       this.avgPoolThen("branch_pool", x)];
   }
 }

@@ -4,7 +4,7 @@
  * a 3x3 max pool). The embedding is the globally average-pooled last stage: 512-d for ResNet18,
  * 2048-d for ResNet50 (times the width multiplier).
  */
-import { nn, type Tensor } from "../torch/index.js";
+import { F, nn, tidy, type Tensor } from "../torch/index.js";
 import { scaled, SplitClassifier, type ClassifierConfig } from "./split.js";
 
 class Shortcut extends nn.Sequential {
@@ -13,16 +13,9 @@ class Shortcut extends nn.Sequential {
   }
 }
 
-/** relu(body(x) + shortcut(x)), freeing the intermediates. */
+/** relu(body(x) + shortcut(x)). */
 function residual(body: readonly nn.Module[], downsample: Shortcut | null, x: Tensor): Tensor {
-  const out = nn.runLayers(body, x);
-  const skip = downsample ? downsample.forward(x) : x;
-  const sum = out.add(skip);
-  out.dispose();
-  if (skip !== x) skip.dispose();
-  const y = sum.relu();
-  sum.dispose();
-  return y;
+  return tidy(() => F.relu(nn.chain(x, ...body).add(downsample ? downsample.forward(x) : x)));
 }
 
 class BasicBlock extends nn.Module {

@@ -3,7 +3,8 @@
  * channels) and a 512-wide fully connected embedding (post-ReLU), then a linear head.
  */
 import { nn } from "../torch/index.js";
-import { ConvBnRelu, scaled, SplitClassifier, type ClassifierConfig } from "./split.js";
+import { ConvBnRelu } from "./conv-bn-relu.js";
+import { scaled, SplitClassifier, type ClassifierConfig } from "./split.js";
 
 export function smallCnn(config: ClassifierConfig): SplitClassifier {
   const [c, h, w] = config.inputShape;

@@ -3,7 +3,7 @@
  * logits, registered as `encoder.*` and `head.*` in the state dict. Input normalisation (mean/std)
  * happens first inside `embed`, so callers always pass images in [0, 1].
  */
-import { keep, nn, noGrad, tensor, type Tensor } from "../torch/index.js";
+import { nn, tensor, tidy, type Tensor } from "../torch/index.js";
 import type { Classifier } from "./classifier.js";
 
 /** How a built-in classifier was configured; stored in model.json. */
@@ -27,8 +27,9 @@ export class SplitClassifier extends nn.Module implements Classifier {
   readonly config: ClassifierConfig;
   readonly encoder: nn.Module;
   readonly headModule: nn.Module;
-  #mean: Tensor;
-  #std: Tensor;
+  /** Per-channel normalisation, [1, C, 1, 1]; buffers that are not saved in the state dict. */
+  mean: Tensor;
+  std: Tensor;
 
   constructor(config: ClassifierConfig, encoder: nn.Module, embeddingDim: number, head?: nn.Module) {
     super();
@@ -44,8 +45,8 @@ export class SplitClassifier extends nn.Module implements Classifier {
     this.embeddingDim = embeddingDim;
     this.encoder = this.registerModule("encoder", encoder);
     this.headModule = this.registerModule("head", head ?? new nn.Linear(embeddingDim, config.numClasses));
-    this.#mean = keep(tensor(config.mean, [1, c, 1, 1]));
-    this.#std = keep(tensor(config.std, [1, c, 1, 1]));
+    this.mean = this.registerBuffer("mean", tensor(config.mean, [1, c, 1, 1]), { persistent: false });
+    this.std = this.registerBuffer("std", tensor(config.std, [1, c, 1, 1]), { persistent: false });
   }
 
   embed(x: Tensor): Tensor {
@@ -53,12 +54,7 @@ export class SplitClassifier extends nn.Module implements Classifier {
     if (x.ndim !== 4 || x.size(1) !== c || x.size(2) !== h || x.size(3) !== w) {
       throw new RangeError(`${this.arch}: expected images [N, ${c}, ${h}, ${w}] in [0, 1], got [${x.shape}]`);
     }
-    const centred = x.sub(this.#mean);
-    const z = centred.div(this.#std);
-    centred.dispose();
-    const out = this.encoder.forward(z);
-    z.dispose();
-    return out;
+    return tidy(() => this.encoder.forward(x.sub(this.mean).div(this.std)));
   }
 
   head(h: Tensor): Tensor {
@@ -69,47 +65,7 @@ export class SplitClassifier extends nn.Module implements Classifier {
   }
 
   forward(x: Tensor): Tensor {
-    const h = this.embed(x);
-    const logits = this.head(h);
-    h.dispose();
-    return logits;
-  }
-
-  override to(target: string): this {
-    super.to(target);
-    if (this.#mean.device !== target && this.#mean.dtype !== target) {
-      const [m, s] = noGrad(() => [keep(this.#mean.to(target)), keep(this.#std.to(target))]);
-      this.#mean.dispose();
-      this.#std.dispose();
-      this.#mean = m;
-      this.#std = s;
-    }
-    return this;
-  }
-
-  override dispose(): void {
-    super.dispose();
-    this.#mean.dispose();
-    this.#std.dispose();
-  }
-}
-
-/** conv3x3 (no bias) + BN + ReLU, the unit most of these networks are built from. */
-export class ConvBnRelu extends nn.Module {
-  readonly conv: nn.Conv2d;
-  readonly bn: nn.BatchNorm2d;
-  constructor(inC: number, outC: number, kernel: number | [number, number] = 3, stride = 1, padding: number | [number, number] = 1, bnEps = 1e-5) {
-    super();
-    this.conv = this.registerModule("conv", new nn.Conv2d(inC, outC, kernel, { stride, padding, bias: false }));
-    this.bn = this.registerModule("bn", new nn.BatchNorm2d(outC, { eps: bnEps }));
-  }
-  forward(x: Tensor): Tensor {
-    const c = this.conv.forward(x);
-    const b = this.bn.forward(c);
-    c.dispose();
-    const out = b.relu();
-    b.dispose();
-    return out;
+    return tidy(() => this.head(this.embed(x)));
   }
 }
 

@@ -3,7 +3,8 @@
  * layers in five pooled stages, global average pooling to a 512-d embedding, a linear head.
  */
 import { nn } from "../torch/index.js";
-import { ConvBnRelu, scaled, SplitClassifier, type ClassifierConfig } from "./split.js";
+import { ConvBnRelu } from "./conv-bn-relu.js";
+import { scaled, SplitClassifier, type ClassifierConfig } from "./split.js";
 
 const VGG16: (number | "M")[] = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"];
 

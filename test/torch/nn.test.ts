@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { manualSeed, nn, noGrad, ones, randn, tensor, zeros } from "../../src/torch/index.js";
+import { F, manualSeed, memory, nn, noGrad, ones, randn, tensor, zeros } from "../../src/torch/index.js";
 import { assertClose, values } from "../helpers.js";
 
 describe("nn.Module", () => {
@@ -85,6 +85,25 @@ describe("nn.Module", () => {
     assert.ok(old.isDisposed);
     m.dispose();
     assert.ok(m.scale.isDisposed);
+  });
+  it("nn.chain applies modules and functions in order, freeing each intermediate once consumed", () => {
+    manualSeed(0);
+    const lin = new nn.Linear(3, 3);
+    const x = randn([2, 3]);
+    const expected = values(lin.forward(x).relu().mul(2));
+    const live = memory().numTensors;
+    const seen: number[] = [];
+    const out = nn.chain(x, lin, F.relu, (t) => {
+      seen.push(memory().numTensors - live);
+      return t.mul(2);
+    });
+    // When the third step runs, only the relu output is alive: the linear output was freed.
+    assert.deepEqual(seen, [1]);
+    assert.equal(memory().numTensors, live + 1);
+    assert.deepEqual(values(out), expected);
+    assert.equal(x.isDisposed, false, "the input is never freed");
+    assert.equal(nn.chain(x), x);
+    assert.equal(nn.chain(x, new nn.Identity(), (t) => t), x);
   });
   it("default initialisation follows PyTorch: weights and bias within U(±1/sqrt(fan_in))", () => {
     manualSeed(0);

@@ -4,7 +4,8 @@
  * layer 8 takes concat(layer 2, upsampled layer 7). The last conv is linear and predicts a
  * correction: ID(x) = clamp(x + net(x), 0, 1).
  */
-import { cat, F, nn, noGrad, type Tensor } from "../../torch/index.js";
+import { ConvBnRelu } from "../../models/conv-bn-relu.js";
+import { cat, F, nn, noGrad, tidy, type Tensor } from "../../torch/index.js";
 
 /** Options of the denoiser; the defaults are the paper's architecture. */
 export interface DenoiserOptions {
@@ -24,32 +25,9 @@ export interface DenoiserOptions {
 
 export type DenoiserVariant = "paper" | "reference-code";
 
-class ConvBnRelu extends nn.Module {
-  readonly conv: nn.Conv2d;
-  readonly bn: nn.BatchNorm2d;
-  constructor(inC: number, outC: number, stride = 1) {
-    super();
-    this.conv = this.registerModule("conv", new nn.Conv2d(inC, outC, 3, { stride, padding: 1, bias: false }));
-    this.bn = this.registerModule("bn", new nn.BatchNorm2d(outC));
-  }
-  forward(x: Tensor): Tensor {
-    const c = this.conv.forward(x);
-    const b = this.bn.forward(c);
-    c.dispose();
-    const out = F.relu(b);
-    b.dispose();
-    return out;
-  }
-}
-
-/** concat(skip, bilinear-upsample(deep) to skip's size) along channels; frees what it consumed. */
+/** concat(skip, bilinear-upsample(deep) to skip's size) along channels. */
 function joinSkip(skip: Tensor, deep: Tensor): Tensor {
-  const up = F.interpolate(deep, { size: [skip.size(2), skip.size(3)], mode: "bilinear", alignCorners: false });
-  deep.dispose();
-  const out = cat([skip, up], 1);
-  up.dispose();
-  skip.dispose();
-  return out;
+  return cat([skip, F.interpolate(deep, { size: [skip.size(2), skip.size(3)], mode: "bilinear", alignCorners: false })], 1);
 }
 
 export class InputDenoiser extends nn.Module {
@@ -77,9 +55,9 @@ export class InputDenoiser extends nn.Module {
     this.width = m;
     this.l1 = this.registerModule("l1", new ConvBnRelu(c, w(32)));
     this.l2 = this.registerModule("l2", new ConvBnRelu(w(32), w(32)));
-    this.l3 = this.registerModule("l3", new ConvBnRelu(w(32), w(64), 2));
+    this.l3 = this.registerModule("l3", new ConvBnRelu(w(32), w(64), { stride: 2 }));
     this.l4 = this.registerModule("l4", new ConvBnRelu(w(64), w(64)));
-    this.l5 = this.registerModule("l5", new ConvBnRelu(w(64), w(128), 2));
+    this.l5 = this.registerModule("l5", new ConvBnRelu(w(64), w(128), { stride: 2 }));
     this.l6 = this.registerModule("l6", new ConvBnRelu(w(64) + w(128), w(192)));
     this.l7 = this.registerModule("l7", new ConvBnRelu(w(192), w(64)));
     this.l8 = this.registerModule("l8", new ConvBnRelu(w(32) + w(64), w(96)));
@@ -103,31 +81,19 @@ export class InputDenoiser extends nn.Module {
     if (x.ndim !== 4 || x.size(1) !== this.channels) {
       throw new RangeError(`InputDenoiser: expected images [N, ${this.channels}, H, W], got [${x.shape}]`);
     }
-    // Each intermediate is freed once consumed: autograd keeps what it saved, and peak memory
-    // (with it the cost of fresh pages) stays as low as in PyTorch.
-    const step = (layer: nn.Module, input: Tensor): Tensor => {
-      const out = layer.forward(input);
-      input.dispose();
-      return out;
-    };
-    const h1 = this.l1.forward(x);
-    const h2 = this.l2.forward(h1);
-    const h3 = this.l3.forward(h2);
-    // Layer 8's skip: layer 2 (the paper) or layer 1 (the authors' code); the other is freed now.
-    const skip = this.variant === "paper" ? h2 : h1;
-    (skip === h2 ? h1 : h2).dispose();
-    const h5 = step(this.l5, this.l4.forward(h3));
-    const h7 = step(this.l7, step(this.l6, joinSkip(h3, h5)));
-    return step(this.l9, step(this.l8, joinSkip(skip, h7)));
+    return tidy(() => {
+      const h1 = this.l1.forward(x);
+      const h2 = this.l2.forward(h1);
+      const h3 = this.l3.forward(h2);
+      const h5 = nn.chain(h3, this.l4, this.l5);
+      const h7 = nn.chain(joinSkip(h3, h5), this.l6, this.l7);
+      // Layer 8's skip: layer 2 (the paper) or layer 1 (the authors' code).
+      return nn.chain(joinSkip(this.variant === "paper" ? h2 : h1, h7), this.l8, this.l9);
+    });
   }
 
   /** ID(x) = clamp(x + net(x), 0, 1). */
   forward(x: Tensor): Tensor {
-    const r = this.residual(x);
-    const sum = x.add(r);
-    r.dispose();
-    const out = sum.clamp(0, 1);
-    sum.dispose();
-    return out;
+    return tidy(() => x.add(this.residual(x)).clamp(0, 1));
   }
 }

@@ -192,19 +192,24 @@ export class Sequential extends Module {
     this.layers = layers.map((m, i) => this.registerModule(String(i), m));
   }
   forward(x: Tensor): Tensor {
-    return runLayers(this.layers, x);
+    return chain(x, ...this.layers);
   }
 }
 
+/** One step of a {@link chain}: a module or a function of one tensor (e.g. `F.relu`). */
+export type Step = Module | ((x: Tensor) => Tensor);
+
 /**
- * Applies layers in order, freeing each intermediate as soon as the next layer has consumed it:
- * autograd keeps what it saved, and peak memory (with it the cost of fresh pages) stays as low as
- * in PyTorch. The input itself is never freed.
+ * Applies steps in order, `chain(x, conv, bn, F.relu)` being PyTorch's `relu(bn(conv(x)))`, and
+ * frees each intermediate as soon as the next step has consumed it: autograd keeps what it saved,
+ * and peak memory (with it the cost of fresh pages) stays as low as in PyTorch. The input itself
+ * is never freed, nor is a step's output that is its own input. Forwards that branch wrap their
+ * body in `tidy`, which frees whatever is left when they return.
  */
-export function runLayers(layers: readonly Module[], x: Tensor): Tensor {
+export function chain(x: Tensor, ...steps: readonly Step[]): Tensor {
   let out = x;
-  for (const layer of layers) {
-    const next = layer.forward(out);
+  for (const step of steps) {
+    const next = step instanceof Module ? step.forward(out) : step(out);
     if (out !== x && next !== out) out.dispose();
     out = next;
   }
