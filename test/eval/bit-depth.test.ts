@@ -21,7 +21,7 @@ setNumThreads(1);
 test("bit-depth rounds to 2 bits on grey images and passes the gradient straight through (BPDA)", () => {
   manualSeed(3);
   const target = createClassifier("small-cnn", { numClasses: 10, inputShape: [1, 28, 28], width: 0.25 }).eval();
-  const defense = defenseEntry("bit-depth").create({ target } as DefenseEnv) as BitDepthDefense;
+  const defense = defenseEntry("bit-depth").create({ target } as unknown as DefenseEnv) as BitDepthDefense;
   assert.ok(defense instanceof BitDepthDefense);
   assert.equal(defense.bits, 2);
   assert.equal(defenseEntry("bit-depth").adaptive, "bpda");
