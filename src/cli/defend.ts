@@ -3,6 +3,7 @@
  * FR flags come from the configs' schemas (defenses/idfr/config.ts), so every setting is a flag.
  */
 import { Option, type Command } from "commander";
+import { AttackSettingsSchema } from "../attacks/options.js";
 import { DATASET_NAMES, loadDataset, type DatasetName } from "../data/datasets.js";
 import { CPU_PRESET, defend, FrConfigSchema, IdConfigSchema, type FrConfig, type IdConfig } from "../defenses/idfr/index.js";
 import { ensureDir } from "../core/fs.js";
@@ -16,6 +17,8 @@ export const ID_FLAGS: SchemaFlags = {
   prefix: "id", omit: ["seed"], showDefaults: true,
   rename: { width: "width", sigma: "sigma", gaussianRounds: "rounds", attack: "attack", trainEps: "train-eps", preset: "preset", idLoss: "id-loss", batchSize: "batch-size" },
 };
+/** Settings of the attack making the training AEs: `--attack-steps`, `--attack-step-size`, `--attack-random-start`, ... */
+export const TRAIN_ATTACK_FLAGS: SchemaFlags = { prefix: "attack" };
 /** FR flags: `--fr-<key>` (and `--pairing`). */
 export const FR_FLAGS: SchemaFlags = { prefix: "fr", omit: ["seed"], showDefaults: true, rename: { pairing: "pairing" } };
 
@@ -44,6 +47,7 @@ function addOptions(cmd: Command, stages: "id" | "fr" | "both"): Command {
   if (stages !== "fr") {
     cmd.option("--attack-model <dir>", "model folder of the attack model A(·) making the training AEs (default: the target)");
     addSchemaOptions(cmd, IdConfigSchema, ID_FLAGS);
+    addSchemaOptions(cmd, AttackSettingsSchema, TRAIN_ATTACK_FLAGS);
   }
   if (stages !== "id") addSchemaOptions(cmd, FrConfigSchema, FR_FLAGS);
   return addRunOptions(cmd, { progress: true });
@@ -54,7 +58,8 @@ async function run(o: DefendCliOptions, stages: "id" | "fr" | "both"): Promise<v
   const ctx = contextFromFlags(o, { outDir: o.out, resume: o.resume ?? false, log: (l) => console.log(l) });
   const target = moveToDevice(loadClassifier(o.target), ctx.device);
   const ds = await loadDataset(o.data, { root: o.root, limit: o.limit });
-  const id: Partial<IdConfig> = { ...(o.cpu ? CPU_PRESET.id : {}), ...(stages !== "fr" ? schemaValuesFrom(o, IdConfigSchema, ID_FLAGS) : {}), seed: o.seed };
+  const id: Partial<IdConfig> = { ...(o.cpu ? CPU_PRESET.id : {}), ...(stages !== "fr" ? schemaValuesFrom(o, IdConfigSchema, ID_FLAGS) : {}), seed: o.seed,
+    ...(stages !== "fr" ? { attackOptions: schemaValuesFrom(o, AttackSettingsSchema, TRAIN_ATTACK_FLAGS) } : {}) };
   const fr: Partial<FrConfig> = { ...(o.cpu ? CPU_PRESET.fr : {}), ...(stages !== "id" ? schemaValuesFrom(o, FrConfigSchema, FR_FLAGS) : {}), seed: o.seed };
   ctx.log(`defending ${target.arch} with ${ds.splits.train.shape[0]} training images of ${ds.name} -> ${o.out}`);
   const r = await defend(target, ds.splits.train, { ...ctx, outDir: o.out, targetDir: o.target, id, fr, stages, dataset: ds.name, val: ds.splits.val,

@@ -27,6 +27,13 @@ type FieldDef = { type: string; checks?: { _zod: { def: { check: string; value?:
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 const camel = (s: string) => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
+/** A default as a user would type it: radii on the 255 scale as k/255. */
+function shownNumber(v: unknown): string {
+  if (typeof v !== "number") return String(v);
+  const levels = v * 255;
+  return Math.abs(levels - Math.round(levels)) < 1e-9 && v > 0 && v < 1 ? `${Math.round(levels)}/255` : String(Number(v.toFixed(6)));
+}
+
 /** What a number field expects, in words: "a positive integer", "a number in (0, 1]". */
 export function expectation(field: z.ZodType): string {
   const inner = unwrapField(field);
@@ -81,7 +88,8 @@ interface FlagSpec {
 
 function flagSpecs(schema: z.ZodObject, o: SchemaFlags): FlagSpec[] {
   return Object.entries(schema.shape as Record<string, z.ZodType>)
-    .filter(([key]) => (!o.only || o.only.includes(key)) && !o.omit?.includes(key))
+    // Nested objects have flags of their own (e.g. the training attack's settings as --attack-*).
+    .filter(([key, field]) => (!o.only || o.only.includes(key)) && !o.omit?.includes(key) && (unwrapField(field) as unknown as { def: FieldDef }).def.type !== "object")
     .map(([key, field]) => {
       const flag = o.rename?.[key] ?? (o.prefix ? `${o.prefix}-${kebab(key)}` : kebab(key));
       return { key, flag, attribute: camel(flag), field };
@@ -95,7 +103,7 @@ export function addSchemaOptions(cmd: Command, schema: z.ZodObject, o: SchemaFla
     const type = (inner as unknown as { def: FieldDef }).def.type;
     const help = field.description ?? inner.description ?? "";
     const shownDefault = o.showDefaults ? fieldDefault(field) : undefined;
-    const suffix = shownDefault === undefined ? "" : ` (default: ${Array.isArray(shownDefault) ? shownDefault.map((v) => (typeof v === "number" ? Number(v.toFixed(6)) : v)).join(",") : String(shownDefault)})`;
+    const suffix = shownDefault === undefined ? "" : ` (default: ${Array.isArray(shownDefault) ? shownDefault.map(shownNumber).join(",") : String(shownDefault)})`;
     if (type === "boolean") {
       cmd.addOption(new Option(`--${flag}`, `${help}${suffix}`));
       cmd.addOption(new Option(`--no-${flag}`, `turn off --${flag}`));

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Command } from "commander";
 import { addAttackOptions, attackOptionsFrom } from "../../src/cli/attack-options.js";
-import { FR_FLAGS, ID_FLAGS } from "../../src/cli/defend.js";
+import { FR_FLAGS, ID_FLAGS, TRAIN_ATTACK_FLAGS } from "../../src/cli/defend.js";
 import { epsilon, positiveInt } from "../../src/cli/parse.js";
 import { addSchemaOptions, expectation, schemaValuesFrom } from "../../src/cli/schema-options.js";
 import { FrConfigSchema, IdConfigSchema } from "../../src/defenses/idfr/config.js";
@@ -21,6 +21,13 @@ describe("flags from schemas", () => {
     const flags = cmd.opts();
     assert.deepEqual(schemaValuesFrom(flags, IdConfigSchema, ID_FLAGS), { epochs: 3, trainEps: [4 / 255, 8 / 255], idLoss: "feature-l1", sigma: 0.2, gaussianRounds: 2 });
     assert.deepEqual(schemaValuesFrom(flags, FrConfigSchema, FR_FLAGS), { sigma: 0.05, pairing: "pooled" });
+  });
+  it("the training attack's settings are --attack-* flags beside --attack", () => {
+    const cmd = command((c) => addSchemaOptions(addSchemaOptions(c, IdConfigSchema, ID_FLAGS), AttackSettingsSchema, TRAIN_ATTACK_FLAGS));
+    const flags = cmd.parse(["--attack", "pgd", "--attack-steps", "5", "--attack-random-start", "--preset", "standard-20"], { from: "user" }).opts();
+    assert.deepEqual(schemaValuesFrom(flags, IdConfigSchema, ID_FLAGS), { attack: "pgd", preset: "standard-20" });
+    assert.deepEqual(schemaValuesFrom(flags, AttackSettingsSchema, TRAIN_ATTACK_FLAGS), { steps: 5, randomStart: true });
+    assert.equal(IdConfigSchema.parse({ attack: "pgd", attackOptions: { steps: 5 } }).attackOptions.steps, 5);
   });
   it("bad values fail with what was expected and what came", () => {
     const cmd = () => command((c) => addSchemaOptions(c, IdConfigSchema, ID_FLAGS));

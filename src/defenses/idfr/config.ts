@@ -6,6 +6,7 @@
  * work so a defense trains in minutes on a laptop-class CPU.
  */
 import { z } from "zod";
+import { AttackSettingsSchema } from "../../attacks/options.js";
 import { ATTACK_NAMES, PRESET_NAMES } from "../../attacks/presets.js";
 import { overridesOf, parseWith, radiusSchema } from "../../core/validate.js";
 
@@ -21,6 +22,7 @@ export const IdConfigSchema = z.strictObject({
   attack: z.enum(ATTACK_NAMES).default("bim").describe("attack making the training AEs"),
   trainEps: z.array(radiusSchema()).min(1).default([4 / 255, 8 / 255, 16 / 255]).describe("radii of the training AEs, cycled over the images, e.g. 4/255,8/255,16/255"),
   preset: z.enum(PRESET_NAMES).default("paper").describe("step preset of the training attack"),
+  attackOptions: AttackSettingsSchema.default({}).describe("settings of the training attack overriding the preset (steps, stepSize, randomStart, ...)"),
   seed: z.number().int().nonnegative().default(0).describe("seed"),
 });
 export type IdConfig = z.output<typeof IdConfigSchema>;

@@ -16,6 +16,7 @@ import { IdfrDefense, loadDefense, readDefenseManifest, saveDefense } from "./de
 import { trainRestorer } from "./train-fr.js";
 import { trainDenoiser, type ValidationSet } from "./train-id.js";
 import { craftTrainingAdversarials } from "./training-data.js";
+import { attackSettingsFor } from "../../attacks/presets.js";
 
 /** Where and how the stages run (device, resume, progress, log, signal); the ID and FR train there. */
 export interface DefendOptions extends Partial<RunContext> {
@@ -55,7 +56,8 @@ export async function defend(target: Classifier, train: ImageSet, o: DefendOptio
   const log = o.log ?? (() => {});
   const seconds = { aes: 0, id: 0, fr: 0 };
   ensureDir(o.outDir, "the defense");
-  const recipe = { attack: idConfig.attack, eps: idConfig.trainEps, preset: idConfig.preset };
+  const settings = attackSettingsFor(idConfig.attack, idConfig.attackOptions ?? {}, "id.attackOptions");
+  const recipe = { attack: idConfig.attack, eps: idConfig.trainEps, preset: idConfig.preset, ...(Object.keys(settings).length ? { options: settings } : {}) };
   let t = performance.now();
   const maker = o.attackModel ?? target;
   const aeRecipe = { ...recipe, ...(o.attackModel ? { attackModel: o.attackModel.arch } : {}) };

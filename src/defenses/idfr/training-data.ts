@@ -4,7 +4,7 @@
  * x_e = clip(x + N(0, σ²)) drawn anew for every round and epoch (Jeong & Shin 2020).
  */
 import { existsSync } from "node:fs";
-import { makeAttack, type Attack, type AttackName, type PresetName } from "../../attacks/index.js";
+import { makeAttack, type Attack, type AttackName, type AttackSettings, type PresetName } from "../../attacks/index.js";
 import { imageSize, type ImageSet } from "../../data/types.js";
 import { cleanFloats, labelTensor } from "../../data/tensors.js";
 import type { LogitsModel } from "../../models/classifier.js";
@@ -19,6 +19,8 @@ export interface AdversarialRecipe {
   /** l_inf radii; sample i uses eps[i % eps.length]. */
   eps: number[];
   preset: PresetName;
+  /** Settings overriding the preset's (steps, stepSize, randomStart, ...). */
+  options?: AttackSettings;
   /** Architecture of the attack model when it is not the target (recorded in the cache key). */
   attackModel?: string;
 }
@@ -64,7 +66,7 @@ export function craftTrainingAdversarials(model: LogitsModel, set: ImageSet, rec
   const size = imageSize(set.shape);
   const out = new Float32Array(n * size);
   const batchSize = options.batchSize ?? 128;
-  const attacks = recipe.eps.map((eps) => makeAttack(recipe.attack, model, { eps, preset: recipe.preset, batchSize }));
+  const attacks = recipe.eps.map((eps) => makeAttack(recipe.attack, model, { eps, preset: recipe.preset, batchSize, ...recipe.options } as never));
   const progress = new Progress({ label: `craft ${recipe.attack} AEs`, total: n, mode: options.progress });
   let done = 0;
   try {
