@@ -42,6 +42,17 @@ describe("model forwards read like PyTorch", () => {
       model.dispose();
     });
   }
+  it("the input normalisation moves with to() and stays out of the state dict", () => {
+    const model = createClassifier("small-cnn", { numClasses: 3, inputShape: [1, 12, 12], width: 0.125, normalization: { mean: [0.5], std: [0.25] } });
+    assert.ok(![...model.stateDict().keys()].some((k) => k === "mean" || k === "std"));
+    const old = model.mean;
+    model.to("float64");
+    assert.equal(model.mean.dtype, "float64");
+    assert.ok(old.isDisposed);
+    assert.equal(noGrad(() => model.eval().forward(rand([1, 1, 12, 12]).double())).dtype, "float64");
+    model.dispose();
+    assert.ok(model.std.isDisposed);
+  });
   it("the denoiser (both variants): a forward leaves only its output alive", () => {
     for (const variant of ["paper", "reference-code"] as const) {
       manualSeed(0);

@@ -143,4 +143,11 @@ describe("nn.Module", () => {
     assert.equal(lin.stateDict().get("weight")!.dtype, "float64");
     assert.equal(lin.weight.requiresGrad, true);
   });
+  it("to() also moves fields whose names differ from their state-dict keys (BatchNorm2d's running stats)", () => {
+    const bn = new nn.BatchNorm2d(2);
+    bn.to("float64");
+    assert.equal(bn.runningMean!.dtype, "float64");
+    assert.equal(bn.runningVar!.isDisposed, false);
+    assert.equal(bn.eval().forward(ones([1, 2, 2, 2], { dtype: "float64" })).dtype, "float64");
+  });
 });

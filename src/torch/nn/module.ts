@@ -165,8 +165,10 @@ export abstract class Module {
           const moved = keep(noGrad(() => t.to(target)));
           if (map === m.#params) moved.requiresGrad_(t.requiresGrad);
           map.set(name, moved);
+          // Fields that point at the old tensor follow it, whatever their name (BatchNorm2d keeps
+          // "running_mean" in its `runningMean` field).
           const fields = m as unknown as Record<string, unknown>;
-          if (fields[name] === t) fields[name] = moved;
+          for (const field of Object.keys(fields)) if (fields[field] === t) fields[field] = moved;
           t.dispose();
         }
       }
