@@ -20,6 +20,7 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-# npm runs the package's install script, which builds the addon when it is missing or stale.
+# npm runs the package's install script, which builds the addon when it is missing or stale, and
+# then its prepare script, which compiles src/ to dist/ (a type error stops here).
 npm install --no-audit --no-fund --loglevel=error
-node --import tsx -e "const t = await import('./src/torch/index.ts'); console.log('idfr setup: done (libtorch ' + t.libtorchVersion() + ', ' + t.getNumThreads() + ' threads, CUDA ' + (t.cudaAvailable() ? 'yes' : 'no') + ')')"
+node --input-type=module -e "const t = await import('./dist/torch/index.js'); console.log('idfr setup: done (libtorch ' + t.libtorchVersion() + ', ' + t.getNumThreads() + ' threads, CUDA ' + (t.cudaAvailable() ? 'yes' : 'no') + ')')"

@@ -1,4 +1,5 @@
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { startModuleWorker } from "../core/worker-thread.js";
 import { NO_AUGMENTATION, type Augmentation } from "./augment.js";
 import { fillBatch } from "./batch.js";
 import type { WorkerInit, WorkerMessage, WorkerReply, WorkerRequest } from "./loader-protocol.js";
@@ -196,7 +197,7 @@ export class BatchLoader {
     this.shared ??= set.images.buffer instanceof SharedArrayBuffer ? set.images : copyToShared(set.images);
     const init: WorkerInit = { images: this.shared, shape: set.shape, augmentation: this.augmentation };
     this.workers = Array.from({ length: this.workerCount }, () => {
-      const worker = spawnWorker(init);
+      const worker = startModuleWorker(import.meta.url, "loader-worker", { workerData: init });
       worker.on("message", (reply: WorkerReply) => this.settle(worker, reply));
       worker.on("error", (err) => this.failAll(err));
       worker.on("exit", (code) => {
@@ -243,20 +244,6 @@ export class BatchLoader {
     this.inFlight.clear();
     for (const w of workers ?? []) void w.terminate();
   }
-}
-
-/**
- * Starts a loader worker from the same kind of file as this module: the built .js, or, when this
- * module runs as TypeScript source under tsx, the .ts file, after registering tsx's hooks in the
- * worker: `node --import tsx` registers them on the main thread only, so a worker started
- * directly from a .ts file fails with ERR_UNKNOWN_FILE_EXTENSION.
- */
-function spawnWorker(init: WorkerInit): Worker {
-  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./loader-worker.js", import.meta.url), { workerData: init });
-  const worker = new URL("./loader-worker.ts", import.meta.url).href;
-  const tsx = import.meta.resolve("tsx/esm/api");
-  const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(worker)}); })`;
-  return new Worker(boot, { eval: true, workerData: init });
 }
 
 function copyToShared(images: Uint8Array): Uint8Array {

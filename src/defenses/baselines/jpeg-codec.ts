@@ -3,7 +3,8 @@
  * API is asynchronous but `Defense.purify` is not, so one worker thread runs sharp and the caller
  * waits for its answer on a shared flag (Atomics.wait) and reads it with receiveMessageOnPort.
  */
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
+import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from "node:worker_threads";
+import { startModuleWorker } from "../../core/worker-thread.js";
 import { tensor, tidy, type Tensor } from "../../torch/index.js";
 import type { JpegReply, JpegRequest, JpegWorkerInit } from "./jpeg-protocol.js";
 
@@ -18,20 +19,12 @@ interface Channel {
 
 let channel: Channel | undefined;
 
-function spawn(init: JpegWorkerInit, transfer: MessagePort): Worker {
-  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./jpeg-worker.js", import.meta.url), { workerData: init, transferList: [transfer] });
-  // Running from TypeScript sources: boot the worker through tsx, like the data loader does.
-  const worker = new URL("./jpeg-worker.ts", import.meta.url).href;
-  const tsx = import.meta.resolve("tsx/esm/api");
-  const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(worker)}); })`;
-  return new Worker(boot, { eval: true, workerData: init, transferList: [transfer] });
-}
-
 function open(): Channel {
   if (channel) return channel;
   const { port1, port2 } = new MessageChannel();
   const signal = new Int32Array(new SharedArrayBuffer(4));
-  const worker = spawn({ port: port2, signal }, port2);
+  const init: JpegWorkerInit = { port: port2, signal };
+  const worker = startModuleWorker(import.meta.url, "jpeg-worker", { workerData: init, transferList: [port2] });
   // The codec thread must never keep a finished program alive.
   worker.unref();
   port1.unref();
