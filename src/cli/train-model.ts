@@ -9,8 +9,9 @@ import { createClassifier, ARCHITECTURES, NORMALIZATION } from "../models/regist
 import { trainModel } from "../defenses/fast-at.js";
 import { loopFiles } from "../train/loop.js";
 import { manualSeed } from "../torch/index.js";
+import type { ProgressMode } from "../core/progress.js";
 import type { DeviceName } from "../core/context.js";
-import { deviceOption } from "./context.js";
+import { addRunOptions, contextFromFlags } from "./context.js";
 import { epsilon, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from "./parse.js";
 
 interface TrainModelOptions {
@@ -34,12 +35,11 @@ interface TrainModelOptions {
   out: string;
   resume?: boolean;
   device: DeviceName;
+  progress?: ProgressMode;
 }
 
 export function registerTrainModelCommand(program: Command): void {
-  program
-    .command("train-model")
-    .addOption(deviceOption())
+  addRunOptions(program.command("train-model"), { progress: true })
     .description("train a classifier (target or surrogate) and save it as model.safetensors + model.json")
     .addOption(new Option("--arch <name>", "architecture").choices(ARCHITECTURES).default("small-cnn"))
     .addOption(new Option("--data <name>", "dataset").choices([...DATASET_NAMES]).default("fashion-mnist"))
@@ -78,7 +78,7 @@ export function registerTrainModelCommand(program: Command): void {
         epochs: o.epochs, batchSize: o.batchSize, optimizer: o.optimizer, lr, momentum: o.momentum, weightDecay: o.weightDecay,
         schedule: o.schedule, mode: o.mode, fastAtEps: o.eps, seed: o.seed, workers: o.workers,
         augmentation: o.augment ? augmentationFor(o.data) : NO_AUGMENTATION,
-      }, { outDir: o.out, resume: o.resume ?? false, dataset: ds.name, classes: ds.classes, device: o.device });
+      }, { ...contextFromFlags(o, { resume: o.resume ?? false }), outDir: o.out, dataset: ds.name, classes: ds.classes });
       const last = history[history.length - 1];
       console.log(`saved ${o.out}/model.safetensors; validation accuracy ${info.accuracy === undefined ? "n/a" : (100 * info.accuracy).toFixed(2) + " %"}` +
         (last ? `, ${last.imagesPerSecond.toFixed(0)} img/s` : ""));

@@ -149,7 +149,7 @@ export async function runTrainLoop<B, M extends object = Record<string, number>>
       }
       o.module.eval();
       const metrics = o.validate?.(epoch) ?? ({} as M);
-      shown = Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`val ${k}`, v ?? "n/a"]));
+      shown = Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k.startsWith("val") ? k : `val ${k}`, v ?? "n/a"]));
       const seconds = (performance.now() - t0) / 1000;
       const record = {
         epoch: epoch + 1, loss: lossSum / seen, ...(counted ? { trainAccuracy: correct / seen } : {}), ...metrics,
