@@ -5,7 +5,7 @@ export * from "./train/index.js";
 export * from "./defenses/idfr/index.js";
 export type { Defense } from "./defenses/defense.js";
 export { NoDefense } from "./defenses/none.js";
-export { FastAtDefense } from "./defenses/fast-at.js";
+export { FastAtDefense, fastAtInputs, trainModel } from "./defenses/fast-at.js";
 export * from "./defenses/baselines/index.js";
 export * from "./attacks/index.js";
 export * from "./eval/index.js";
