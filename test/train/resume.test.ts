@@ -11,6 +11,9 @@ import { manualSeed, nn, optim } from "../../src/torch/index.js";
 import { indexBatches } from "../../src/train/batches.js";
 import { trainClassifier, type TrainConfig } from "../../src/train/classifier.js";
 import { runTrainLoop } from "../../src/train/loop.js";
+import { cleanFloats } from "../../src/data/tensors.js";
+import { PAPER_ID_CONFIG } from "../../src/defenses/idfr/config.js";
+import { trainDenoiser } from "../../src/defenses/idfr/train-id.js";
 
 const digits = await loadDataset("mnist", { limit: 300 });
 const train = digits.splits.train;
@@ -72,6 +75,17 @@ describe("resuming a training run", () => {
     const { history } = await trainClassifier(small(), { train }, { ...config, epochs: 1 }, { outDir: dir, resume: true, progress: "none", log: (l) => lines.push(l) });
     assert.equal(history.length, 1);
     assert.match(lines.join("\n"), new RegExp(`no checkpoint in ${dir}; train small-cnn starts from the beginning`));
+  });
+
+  it("ID training names the settings that differ from its checkpoint's too", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "idfr-resume-id-"));
+    const images = limitSet(train, 20, 0);
+    const aes = cleanFloats(images, Array.from({ length: 20 }, (_, i) => i));
+    const id = { ...PAPER_ID_CONFIG, epochs: 1, width: 0.25, batchSize: 10 };
+    await trainDenoiser(small(), images, aes, id, { outDir: dir, dataset: "mnist", ...quiet });
+    assert.ok(existsSync(join(dir, "id-checkpoint.safetensors")));
+    await assert.rejects(trainDenoiser(small(), images, aes, { ...id, lr: 0.002, sigma: 0.2 }, { outDir: dir, dataset: "mnist", resume: true, ...quiet }),
+      /id-checkpoint\.safetensors was made with lr 0\.01, sigma 0\.1; this run asks for lr 0\.002, sigma 0\.2; rerun without --resume or with the same settings/);
   });
 
   it("an empty training set is refused in words, not by a scheduler", async () => {
