@@ -22,10 +22,11 @@ export function invalidParam(name: string, expected: string, got: unknown): Erro
   return typeof got === "number" ? new RangeError(message) : new TypeError(message);
 }
 
-/** A finite number in [min, max]. */
-export function checkNumber(name: string, value: unknown, min = -Infinity, max = Infinity): number {
-  if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max) {
-    const range = min === -Infinity && max === Infinity ? "a finite number" : max === Infinity ? `a number >= ${min}` : min === -Infinity ? `a number <= ${max}` : `a number in [${min}, ${max}]`;
+/** A finite number in [min, max] (in (min, max] when `minInclusive` is false). */
+export function checkNumber(name: string, value: unknown, min = -Infinity, max = Infinity, minInclusive = true): number {
+  if (typeof value !== "number" || !Number.isFinite(value) || (minInclusive ? value < min : value <= min) || value > max) {
+    const low = minInclusive ? ">=" : ">";
+    const range = min === -Infinity && max === Infinity ? "a finite number" : max === Infinity ? `a number ${low} ${min}` : min === -Infinity ? `a number <= ${max}` : `a number in ${minInclusive ? "[" : "("}${min}, ${max}]`;
     throw invalidParam(name, range, value);
   }
   return value;

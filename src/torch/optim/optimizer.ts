@@ -2,15 +2,13 @@
  * Optimizers, in TypeScript over in-place ops, sorted in order of increasing complexity across
  * sgd.ts and adam.ts. Each `step()` runs without gradient recording inside its own scope.
  */
+import { checkNumber } from "../../core/validate.js";
 import { noGrad } from "../autograd.js";
 import { keep, tidy } from "../scope.js";
 import type { Tensor } from "../tensor.js";
 
-export function checkNumber(name: string, value: number, min: number, max = Infinity, minInclusive = true): number {
-  const ok = typeof value === "number" && Number.isFinite(value) && (minInclusive ? value >= min : value > min) && value <= max;
-  if (!ok) throw new RangeError(`${name}: expected a number in ${minInclusive ? "[" : "("}${min}, ${max}], got ${value}`);
-  return value;
-}
+/** The optimizers' option check is the project's one (core/validate.ts). */
+export { checkNumber };
 
 export abstract class Optimizer {
   /** The learning rate used by the next step; schedulers set it. */
