@@ -10,6 +10,8 @@ import { test } from "node:test";
 import { imagesFingerprint } from "../../src/core/fingerprint.js";
 import type { ImageSet } from "../../src/data/types.js";
 import { craftTrainingAdversarials } from "../../src/defenses/idfr/training-data.js";
+import { defend } from "../../src/defenses/idfr/pipeline.js";
+import { readDefenseManifest } from "../../src/defenses/idfr/defense.js";
 import { parseExperiment } from "../../src/eval/config.js";
 import type { ExperimentData } from "../../src/eval/experiment-data.js";
 import { planCells, runKeys } from "../../src/eval/runner.js";
@@ -52,6 +54,24 @@ test("a defense folder's cached training AEs from another target or dataset are 
   assert.match(metadata.recipe, new RegExp(`"data":"${imagesFingerprint(setB)}","model":"${weightsFingerprint(b)}"`));
   // Unchanged inputs: the cache answers, with the same values.
   assert.deepEqual(craftTrainingAdversarials(b, setB, recipe, { cachePath, progress: "none" }), otherData);
+});
+
+test("a defense folder trained for another target or other images is retrained on --resume, not reused", async () => {
+  const out = mkdtempSync(join(tmpdir(), "idfr-defend-"));
+  const tiny = { id: { epochs: 1, width: 0.25, attack: "fgsm" as const, trainEps: [8 / 255] }, fr: { epochs: 1 }, resume: true, progress: "none" as const, outDir: out };
+  const lines: string[] = [];
+  const log = (l: string) => lines.push(l);
+  const [a, b] = [model(1), model(2)];
+  const first = await defend(a, images(1, 12), { ...tiny, log });
+  assert.ok(first.idHistory.length > 0);
+  assert.equal(readDefenseManifest(out).target.weights, weightsFingerprint(a));
+  const again = await defend(a, images(1, 12), { ...tiny, log });
+  assert.equal(again.idHistory.length, 0, "same target and images: the finished folder is reused");
+  assert.ok(lines.some((l) => /reusing the trained ID/.test(l)));
+  const otherTarget = await defend(b, images(1, 12), { ...tiny, log });
+  assert.ok(otherTarget.idHistory.length > 0 && otherTarget.frHistory.length > 0, "another target: ID and FR retrained");
+  const otherData = await defend(b, images(2, 12), { ...tiny, log });
+  assert.ok(otherData.idHistory.length > 0, "other training images: ID retrained");
 });
 
 test("fingerprints follow content: pixels, labels and weights", () => {

@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { z } from "zod";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import type { Classifier } from "../../models/classifier.js";
-import { loadClassifier } from "../../models/io.js";
+import { loadClassifier, weightsFingerprint } from "../../models/io.js";
 import { loadSafetensors, noGrad, saveSafetensors, type Tensor } from "../../torch/index.js";
 import { writeFileAtomic } from "../../core/atomic-write.js";
 import { ensureDir } from "../../core/fs.js";
@@ -29,14 +29,29 @@ export const DefenseManifestSchema = z.object({
   target: z.object({
     arch: z.string(), embeddingDim: z.number().int().positive(), numClasses: z.number().int().min(2),
     inputShape: z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()]), dir: z.string().optional(),
+    /** Fingerprint of the target's weights (absent in files written before it was recorded). */
+    weights: z.string().optional(),
   }),
   denoiser: z.object({ channels: z.number().int().positive(), width: z.number().positive(), variant: z.enum(["paper", "reference-code"]).optional() }),
   restorer: z.object({ embeddingDim: z.number().int().positive() }).nullable(),
-  training: z.object({ id: z.record(z.string(), z.unknown()).optional(), fr: z.record(z.string(), z.unknown()).optional(), dataset: z.string().optional(), trainImages: z.number().int().optional() }).optional(),
+  training: z.object({
+    id: z.record(z.string(), z.unknown()).optional(), fr: z.record(z.string(), z.unknown()).optional(), dataset: z.string().optional(), trainImages: z.number().int().optional(),
+    /** Fingerprint of the training images (pixels and labels). */
+    data: z.string().optional(),
+  }).optional(),
 });
 export type DefenseManifest = Omit<z.output<typeof DefenseManifestSchema>, "training"> & {
-  training?: { id?: Partial<IdConfig>; fr?: Partial<FrConfig>; dataset?: string; trainImages?: number };
+  training?: { id?: Partial<IdConfig>; fr?: Partial<FrConfig>; dataset?: string; trainImages?: number; data?: string };
 };
+
+/**
+ * Whether a defense folder was trained for these target weights and training images. Folders
+ * written before these were recorded are taken at their word.
+ */
+export function trainedOn(manifest: DefenseManifest, identity: { weights?: string; data?: string }): boolean {
+  const same = (recorded: string | undefined, now: string | undefined) => recorded === undefined || now === undefined || recorded === now;
+  return same(manifest.target.weights, identity.weights) && same(manifest.training?.data, identity.data);
+}
 
 export class IdfrDefense implements Defense {
   readonly stochastic = false;
@@ -99,7 +114,7 @@ export function saveDefense(dir: string, defense: IdfrDefense, options: { target
   const manifest: DefenseManifest = {
     format: "idfr-defense", version: 1,
     target: { arch: t.arch, embeddingDim: t.embeddingDim, numClasses: t.numClasses, inputShape: [...t.inputShape],
-      ...(options.targetDir ? { dir: relative(resolve(dir), resolve(options.targetDir)) || "." } : {}) },
+      ...(options.targetDir ? { dir: relative(resolve(dir), resolve(options.targetDir)) || "." } : {}), weights: weightsFingerprint(t) },
     denoiser: { channels: defense.denoiser.channels, width: defense.denoiser.width, variant: defense.denoiser.variant },
     restorer: defense.restorer ? { embeddingDim: defense.restorer.embeddingDim } : null,
     training: options.training,

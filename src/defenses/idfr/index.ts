@@ -5,5 +5,5 @@ export { PAPER_ID_CONFIG, PAPER_FR_CONFIG, CPU_PRESET, IdConfigSchema, FrConfigS
 export { craftTrainingAdversarials, attackImages, AugmentedSet, type AdversarialRecipe } from "./training-data.js";
 export { trainDenoiser, type ValidationSet } from "./train-id.js";
 export { trainRestorer, embedRows, type EmbeddedSet } from "./train-fr.js";
-export { IdfrDefense, saveDefense, loadDefense, readDefenseManifest, type DefenseManifest } from "./defense.js";
+export { IdfrDefense, saveDefense, loadDefense, readDefenseManifest, trainedOn, DefenseManifestSchema, type DefenseManifest } from "./defense.js";
 export { defend, type DefendOptions, type DefendResult } from "./pipeline.js";

@@ -12,11 +12,13 @@ import type { Classifier } from "../../models/classifier.js";
 import { withFrozen } from "../../models/freeze.js";
 import { clearCheckpoint, type LoopRecord } from "../../train/loop.js";
 import { PAPER_FR_CONFIG, PAPER_ID_CONFIG, type FrConfig, type IdConfig } from "./config.js";
-import { IdfrDefense, loadDefense, readDefenseManifest, saveDefense } from "./defense.js";
+import { IdfrDefense, loadDefense, readDefenseManifest, saveDefense, trainedOn } from "./defense.js";
 import { trainRestorer } from "./train-fr.js";
 import { trainDenoiser, type ValidationSet } from "./train-id.js";
 import { craftTrainingAdversarials } from "./training-data.js";
 import { attackSettingsFor } from "../../attacks/presets.js";
+import { imagesFingerprint } from "../../core/fingerprint.js";
+import { weightsFingerprint } from "../../models/io.js";
 
 /** Where and how the stages run (device, resume, progress, log, signal); the ID and FR train there. */
 export interface DefendOptions extends Partial<RunContext> {
@@ -68,11 +70,13 @@ export async function defend(target: Classifier, train: ImageSet, o: DefendOptio
     val = { clean: o.val, adversarial: valAdv };
   }
   seconds.aes = (performance.now() - t) / 1000;
-  const training = { id: idConfig, fr: frConfig, dataset: o.dataset, trainImages: train.shape[0] };
+  // A folder trained for other weights or other images is retrained, never reused.
+  const identity = { weights: weightsFingerprint(target), data: imagesFingerprint(train) };
+  const training = { id: idConfig, fr: frConfig, dataset: o.dataset, trainImages: train.shape[0], data: identity.data };
 
   let defense: IdfrDefense;
   let idHistory: LoopRecord[] = [];
-  const haveId = existsSync(join(o.outDir, "defense.json")) && existsSync(join(o.outDir, "id.safetensors"));
+  const haveId = existsSync(join(o.outDir, "defense.json")) && existsSync(join(o.outDir, "id.safetensors")) && trainedOn(readDefenseManifest(o.outDir), identity);
   if (stages === "fr" || (haveId && o.resume)) {
     defense = loadDefense(o.outDir, target).withoutRestorer();
     log(`reusing the trained ID in ${o.outDir}`);
@@ -89,7 +93,7 @@ export async function defend(target: Classifier, train: ImageSet, o: DefendOptio
   let frSplit: DefendResult["frSplit"];
   if (stages !== "id") {
     const manifest = readDefenseManifest(o.outDir);
-    if (manifest.restorer && o.resume && existsSync(join(o.outDir, "fr.safetensors"))) {
+    if (manifest.restorer && o.resume && existsSync(join(o.outDir, "fr.safetensors")) && trainedOn(manifest, identity)) {
       defense = loadDefense(o.outDir, target);
       log(`reusing the trained FR in ${o.outDir}`);
     } else {
