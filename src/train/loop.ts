@@ -149,7 +149,7 @@ export async function runTrainLoop<B, M extends object = Record<string, number>>
       }
       o.module.eval();
       const metrics = o.validate?.(epoch) ?? ({} as M);
-      shown = Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k.startsWith("val") ? k : `val ${k}`, v ?? "n/a"]));
+      shown = Object.fromEntries(Object.entries(metrics).map(([k, v]) => [METRIC_NAMES[k] ?? (k.startsWith("val") ? k : `val ${k}`), v ?? "n/a"]));
       const seconds = (performance.now() - t0) / 1000;
       const record = {
         epoch: epoch + 1, loss: lossSum / seen, ...(counted ? { trainAccuracy: correct / seen } : {}), ...metrics,
@@ -212,9 +212,12 @@ function interruptedDetail(files: LoopFiles | null, savedEpoch: number, epochs: 
   return `the last checkpoint is intact: epoch ${savedEpoch} of ${epochs} in ${files.checkpoint} (${dropped}); rerun with --resume to continue`;
 }
 
+/** Short names of the classifier's metrics in progress and epoch lines. */
+const METRIC_NAMES: Record<string, string> = { trainAccuracy: "train acc", valAccuracy: "val acc" };
+
 /** "loss 0.1234, train acc 95.00 %, val acc n/a, lr 0.05, 1234 img/s, 12.3 s" */
 function formatRecord(record: Record<string, unknown>): string {
-  const names: Record<string, string> = { trainAccuracy: "train acc", valAccuracy: "val acc" };
+  const names = METRIC_NAMES;
   return Object.entries(record).filter(([k]) => k !== "epoch").map(([k, v]) => {
     if (typeof v !== "number") return `${names[k] ?? k} n/a`;
     if (k === "imagesPerSecond") return `${v.toFixed(0)} img/s`;

@@ -59,6 +59,17 @@ describe("the IDFR training loop", () => {
     assert.deepEqual(history.map((h) => h.epoch), [1, 2, 3]);
     assert.deepEqual(values(resumed.module.weight), values(straight.module.weight));
   });
+  it("stops after the current step when the run's abort signal fires (RunContext.signal)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "idfr-loop-d-"));
+    const { options } = setup(dir);
+    const controller = new AbortController();
+    let steps = 0;
+    await assert.rejects(runTrainLoop({ ...options, ctx: { ...options.ctx, signal: controller.signal }, step: (batch, e, b) => {
+      if (++steps === 2) controller.abort();
+      return options.step(batch, e, b);
+    } }), /test loop interrupted; stopped in epoch 1 before the first checkpoint; nothing to resume, rerun to start over/);
+    assert.equal(steps, 2);
+  });
   it("refuses to resume a checkpoint made with other settings, and stops on a non-finite loss", async () => {
     const dir = mkdtempSync(join(tmpdir(), "idfr-loop-c-"));
     await runTrainLoop(setup(dir).options);
