@@ -47,7 +47,9 @@ export class FGSM extends Attack<ResolvedFGSMOptions> {
   constructor(model: LogitsModel, options: FGSMOptions = {}) {
     const eps = checkNumber("eps", options.eps ?? 8 / 255, 0, 1);
     const randomStart = checkBoolean("randomStart", options.randomStart ?? false);
-    const stepSize = checkPositive("stepSize", options.stepSize ?? (randomStart ? 1.25 * eps : eps), 1);
+    // ε = 0 is a valid budget (the input comes back unchanged), and then so is a step of 0.
+    const step = options.stepSize ?? (randomStart ? 1.25 * eps : eps);
+    const stepSize = eps === 0 ? checkNumber("stepSize", step, 0, 1) : checkPositive("stepSize", step, 1);
     const seed = checkInteger("seed", options.seed ?? 0, 0, 2 ** 32 - 1);
     super(model, { ...options, eps, randomStart, stepSize, seed }, ["eps", "randomStart", "stepSize", "seed"], options);
   }
