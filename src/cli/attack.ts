@@ -10,15 +10,14 @@ import { ATTACK_NAMES, makeAttack, PRESET_NAMES, type AttackName, type AttackRes
 import { parseEps } from "../attacks/options.js";
 import { randomTargets } from "../attacks/targets.js";
 import type { DeviceName } from "../core/context.js";
-import { DATASET_NAMES, loadDataset, type Dataset, type DatasetName, type SplitName } from "../data/datasets.js";
+import { DATASET_NAMES, loadDataset, type DatasetName, type SplitName } from "../data/datasets.js";
 import { cleanFloats, labelTensor } from "../data/tensors.js";
-import { checkModelFitsData, measureAttack, type AttackMeasurement } from "../eval/measure.js";
-import type { Classifier } from "../models/classifier.js";
-import { loadClassifier, type ModelInfo } from "../models/io.js";
+import { measureAttack, type AttackMeasurement } from "../eval/measure.js";
 import { saveSafetensors, tensor, tidy, type Tensor } from "../torch/index.js";
 import { writeFileAtomic } from "../core/atomic-write.js";
 import { ensureDir } from "../core/fs.js";
-import { addRunOptions, moveToDevice } from "./context.js";
+import { addRunOptions } from "./context.js";
+import { loadModelOption } from "./model-option.js";
 import { nonNegativeInt, positiveInt } from "./parse.js";
 import { addAttackOptions, attackOptionsFrom } from "./attack-options.js";
 
@@ -95,27 +94,16 @@ function epsArgument(value: string): number {
   }
 }
 
-/** Loads a model folder; errors name the option that gave it. */
-function loadModelOption(option: "--model" | "--surrogate", dir: string, data: Dataset, set: { shape: readonly number[] }, flags: AttackFlags): Classifier & { info: ModelInfo } {
-  let model: Classifier & { info: ModelInfo };
-  try {
-    model = loadClassifier(dir);
-  } catch (err) {
-    throw new Error(`${option} ${dir}: ${(err as Error).message}`);
-  }
-  const mismatches = checkModelFitsData(model.info, { name: data.name, shape: set.shape.slice(1), classes: data.classes }, { force: flags.force, label: `${option} ${dir}` });
-  for (const m of mismatches) process.stderr.write(`idfr: warning: ${option} ${dir}: ${m} (--force)\n`);
-  return moveToDevice(model, flags.device);
-}
-
 /** Runs the command's work: load, attack, measure, optionally save. */
 async function runAttackCommand(flags: AttackFlags): Promise<AttackCommandReport> {
   if (flags.save) ensureDir(flags.save, "--save"); // before the work, not after it
   const dataset = await loadDataset(flags.data, { root: flags.root });
   const set = dataset.splits[flags.split];
   if (!set) throw new InvalidArgumentError(`${flags.data} has no ${flags.split} split (it has ${Object.keys(dataset.splits).join(", ")})`);
-  const model = loadModelOption("--model", flags.model, dataset, set, flags);
-  const source = flags.surrogate ? loadModelOption("--surrogate", flags.surrogate, dataset, set, flags) : model;
+  const facts = { name: dataset.name, shape: set.shape.slice(1), classes: dataset.classes };
+  const checks = { force: flags.force, device: flags.device };
+  const model = loadModelOption("--model", flags.model, facts, checks);
+  const source = flags.surrogate ? loadModelOption("--surrogate", flags.surrogate, facts, checks) : model;
   const n = Math.min(flags.n, set.shape[0]);
   const first = Array.from({ length: n }, (_, i) => i);
   const [x, y] = tidy(() => [tensor(cleanFloats(set, first), [n, ...set.shape.slice(1)]).to(flags.device), labelTensor(set, first).to(flags.device)]);

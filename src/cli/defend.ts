@@ -7,8 +7,8 @@ import { AttackSettingsSchema } from "../attacks/options.js";
 import { DATASET_NAMES, loadDataset, type DatasetName } from "../data/datasets.js";
 import { CPU_PRESET, defend, FrConfigSchema, IdConfigSchema, type FrConfig, type IdConfig } from "../defenses/idfr/index.js";
 import { ensureDir } from "../core/fs.js";
-import { loadClassifier } from "../models/io.js";
-import { addRunOptions, contextFromFlags, moveToDevice, type RunFlags } from "./context.js";
+import { addRunOptions, contextFromFlags, type RunFlags } from "./context.js";
+import { loadModelOption } from "./model-option.js";
 import { nonNegativeInt, positiveInt } from "./parse.js";
 import { addSchemaOptions, schemaValuesFrom, type SchemaFlags } from "./schema-options.js";
 
@@ -32,6 +32,7 @@ interface DefendCliOptions extends RunFlags, Record<string, unknown> {
   attackModel?: string;
   seed: number;
   resume?: boolean;
+  force?: boolean;
 }
 
 function addOptions(cmd: Command, stages: "id" | "fr" | "both"): Command {
@@ -43,7 +44,8 @@ function addOptions(cmd: Command, stages: "id" | "fr" | "both"): Command {
     .requiredOption("--out <dir>", "defense folder (defense.json, id.safetensors, fr.safetensors)")
     .option("--cpu", "CPU-sized preset: half-width ID, few epochs (see README)")
     .option("--seed <n>", "seed of the ID and the FR", nonNegativeInt, 0)
-    .option("--resume", "continue an interrupted run / reuse finished stages in --out");
+    .option("--resume", "continue an interrupted run / reuse finished stages in --out")
+    .option("--force", "train even when the target (or attack model) was trained on another dataset, input shape or classes");
   if (stages !== "fr") {
     cmd.option("--attack-model <dir>", "model folder of the attack model A(·) making the training AEs (default: the target)");
     addSchemaOptions(cmd, IdConfigSchema, ID_FLAGS);
@@ -56,14 +58,17 @@ function addOptions(cmd: Command, stages: "id" | "fr" | "both"): Command {
 async function run(o: DefendCliOptions, stages: "id" | "fr" | "both"): Promise<void> {
   ensureDir(o.out, "--out"); // before the work, not after it
   const ctx = contextFromFlags(o, { outDir: o.out, resume: o.resume ?? false, log: (l) => console.log(l) });
-  const target = moveToDevice(loadClassifier(o.target), ctx.device);
   const ds = await loadDataset(o.data, { root: o.root, limit: o.limit });
+  const facts = { name: ds.name, shape: ds.splits.train.shape.slice(1), classes: ds.classes };
+  // A defense trained for a target on data it does not know would learn from near-chance predictions.
+  const checks = { force: o.force, device: ctx.device, warn: ctx.log };
+  const target = loadModelOption("--target", o.target, facts, checks);
   const id: Partial<IdConfig> = { ...(o.cpu ? CPU_PRESET.id : {}), ...(stages !== "fr" ? schemaValuesFrom(o, IdConfigSchema, ID_FLAGS) : {}), seed: o.seed,
     ...(stages !== "fr" ? { attackOptions: schemaValuesFrom(o, AttackSettingsSchema, TRAIN_ATTACK_FLAGS) } : {}) };
   const fr: Partial<FrConfig> = { ...(o.cpu ? CPU_PRESET.fr : {}), ...(stages !== "id" ? schemaValuesFrom(o, FrConfigSchema, FR_FLAGS) : {}), seed: o.seed };
   ctx.log(`defending ${target.arch} with ${ds.splits.train.shape[0]} training images of ${ds.name} -> ${o.out}`);
   const r = await defend(target, ds.splits.train, { ...ctx, outDir: o.out, targetDir: o.target, id, fr, stages, dataset: ds.name, val: ds.splits.val,
-    attackModel: o.attackModel ? moveToDevice(loadClassifier(o.attackModel), ctx.device) : undefined });
+    attackModel: o.attackModel ? loadModelOption("--attack-model", o.attackModel, facts, checks) : undefined });
   const last = (h: Record<string, number>[]): Record<string, number | undefined> | undefined => (h.length ? h[h.length - 1] : undefined);
   const fmt = (v?: number) => (v === undefined ? "n/a" : `${(100 * v).toFixed(2)} %`);
   const idLast = last(r.idHistory as unknown as Record<string, number>[]);
