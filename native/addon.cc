@@ -3,6 +3,7 @@
 // Everything about models, attacks and defenses lives in TypeScript.
 #include <napi.h>
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <torch/csrc/autograd/autograd.h>
@@ -254,6 +255,30 @@ Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// makeGenerator(seed, device): a new generator on `device` ("cpu", "cuda", "cuda:1"), seeded with
+// `seed`. A CPU generator made with seed s yields the same stream as the global one after
+// manualSeed(s). Other devices start from a copy of that device's default generator, reseeded.
+Napi::Value MakeGenerator(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsString()) {
+    throw Napi::TypeError::New(env, "makeGenerator: expected (seed: number, device: string)");
+  }
+  const auto seed = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
+  const c10::Device device(info[1].As<Napi::String>().Utf8Value());
+  if (device.is_cpu()) return WrapGenerator(env, at::make_generator<at::CPUGeneratorImpl>(seed));
+  at::Generator generator = at::globalContext().defaultGenerator(device).clone();
+  {
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_current_seed(seed);
+  }
+  return WrapGenerator(env, std::move(generator));
+}
+
+Napi::Value DisposeGeneratorHandle(const Napi::CallbackInfo& info) {
+  DisposeGenerator(info.Env(), info[0]);
+  return info.Env().Undefined();
+}
+
 Napi::Value CudaDeviceCount(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(torch::cuda::device_count()));
 }
@@ -341,6 +366,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       Export<SetNumThreads>("setNumThreads"),
       Export<NumThreads>("numThreads"),
       Export<ManualSeed>("manualSeed"),
+      Export<MakeGenerator>("makeGenerator"),
+      Export<DisposeGeneratorHandle>("disposeGenerator"),
       Export<CudaDeviceCount>("cudaDeviceCount"),
       Export<Version>("version"),
       Export<JitLoad>("jitLoad"),

@@ -132,8 +132,9 @@ c10::IValue ToIValue(Napi::Env env, const Napi::Value& value, const c10::TypePtr
       if (!value.IsString()) Mismatch(env, schema, arg, "a device string such as 'cpu' or 'cuda:0'");
       return c10::Device(value.As<Napi::String>().Utf8Value());
     case c10::TypeKind::GeneratorType:
-      if (!value.IsNull() && !value.IsUndefined()) Mismatch(env, schema, arg, "null (the default generator)");
-      return c10::IValue();
+      if (value.IsNull() || value.IsUndefined()) return c10::IValue();  // the global default generator
+      if (!IsGeneratorHandle(value)) Mismatch(env, schema, arg, "a generator or null (the default generator)");
+      return c10::IValue(UnwrapGenerator(env, value, arg.name().c_str()));
     case c10::TypeKind::ListType:
       return ListOf(env, value, type->expect<c10::ListType>(), arg, schema);
     default:

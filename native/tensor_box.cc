@@ -8,6 +8,7 @@ namespace {
 // Type tags tell our handles apart from any other External that might be passed in.
 constexpr napi_type_tag kTensorTag = {0x6964667274656e73ULL, 0x6f72686e646c3031ULL};
 constexpr napi_type_tag kModuleTag = {0x696466726d6f6475ULL, 0x6c6568616e646c31ULL};
+constexpr napi_type_tag kGeneratorTag = {0x6964667267656e65ULL, 0x7261746f72686e31ULL};
 
 std::atomic<int64_t> live_tensors{0};
 
@@ -63,6 +64,31 @@ void DisposeTensor(Napi::Env env, const Napi::Value& value) {
 }
 
 int64_t LiveTensorCount() { return live_tensors.load(); }
+
+Napi::Value WrapGenerator(Napi::Env env, at::Generator generator) {
+  auto* box = new GeneratorBox{std::move(generator)};
+  auto external = Napi::External<GeneratorBox>::New(env, box, [](Napi::Env, GeneratorBox* b) { delete b; });
+  external.TypeTag(&kGeneratorTag);
+  return external;
+}
+
+bool IsGeneratorHandle(const Napi::Value& value) {
+  return value.IsExternal() && value.As<Napi::External<GeneratorBox>>().CheckTypeTag(&kGeneratorTag);
+}
+
+at::Generator& UnwrapGenerator(Napi::Env env, const Napi::Value& value, const char* what) {
+  if (!IsGeneratorHandle(value)) throw Napi::TypeError::New(env, std::string("expected a generator for ") + what);
+  GeneratorBox* box = value.As<Napi::External<GeneratorBox>>().Data();
+  if (!box->generator.defined()) {
+    throw Napi::Error::New(env, std::string("generator passed as ") + what + " has been disposed");
+  }
+  return box->generator;
+}
+
+void DisposeGenerator(Napi::Env env, const Napi::Value& value) {
+  if (!IsGeneratorHandle(value)) throw Napi::TypeError::New(env, "disposeGenerator: expected a generator handle");
+  value.As<Napi::External<GeneratorBox>>().Data()->generator = at::Generator();
+}
 
 Napi::Value WrapModule(Napi::Env env, torch::jit::Module module) {
   auto* box = new ModuleBox{std::move(module)};

@@ -13,6 +13,12 @@ struct TensorBox {
   int64_t accounted_bytes = 0;
 };
 
+// An explicit random generator: ops that take a `Generator?` argument draw from it instead of
+// libtorch's global default generator, so independent streams need no global reseeding.
+struct GeneratorBox {
+  at::Generator generator;
+};
+
 struct ModuleBox {
   torch::jit::Module module;
 };
@@ -23,6 +29,12 @@ at::Tensor& UnwrapTensor(Napi::Env env, const Napi::Value& value, const char* wh
 bool IsTensorHandle(const Napi::Value& value);
 void DisposeTensor(Napi::Env env, const Napi::Value& value);
 int64_t LiveTensorCount();
+
+Napi::Value WrapGenerator(Napi::Env env, at::Generator generator);
+// Throws a JS TypeError naming `what` when `value` is not a live generator handle.
+at::Generator& UnwrapGenerator(Napi::Env env, const Napi::Value& value, const char* what);
+bool IsGeneratorHandle(const Napi::Value& value);
+void DisposeGenerator(Napi::Env env, const Napi::Value& value);
 
 Napi::Value WrapModule(Napi::Env env, torch::jit::Module module);
 torch::jit::Module& UnwrapModule(Napi::Env env, const Napi::Value& value);

@@ -5,6 +5,9 @@
  * seeds give unrelated streams. Not cryptographic; chosen because it is small, fast in JS integer
  * arithmetic and its output is the same on every platform, which makes splits reproducible.
  */
+/** The seed tree's 32-bit mixes live with every other seed derivation, in core/seeds.ts. */
+export { deriveSeed, fmix32 } from "../core/seeds.js";
+
 export class Rng {
   private s0: number;
   private s1: number;
@@ -93,24 +96,3 @@ function rotl(x: number, k: number): number {
   return (x << k) | (x >>> (32 - k));
 }
 
-/**
- * A 32-bit seed derived from a base seed and a path of integers (e.g. seed, epoch, batch), so that
- * each epoch and each batch gets its own independent stream whatever thread computes it.
- */
-export function deriveSeed(seed: number, ...path: number[]): number {
-  // Each step is a bijective 32-bit mix (murmur3's finaliser) of the state xor the next part, so
-  // the seed and the parts are not interchangeable; the length ends the path, so (s) != (s, 0).
-  let h = fmix32((seed >>> 0) ^ 0x3c6ef372);
-  for (const p of path) h = fmix32(h ^ (p >>> 0));
-  return fmix32(h ^ path.length);
-}
-
-/** MurmurHash3's 32-bit finaliser: a bijective mix that spreads nearby inputs apart. */
-export function fmix32(x: number): number {
-  x ^= x >>> 16;
-  x = Math.imul(x, 0x85ebca6b);
-  x ^= x >>> 13;
-  x = Math.imul(x, 0xc2b2ae35);
-  x ^= x >>> 16;
-  return x >>> 0;
-}

@@ -1,5 +1,10 @@
-/** Creating tensors: from typed arrays, filled, ranges, random (seeded by {@link manualSeed}). */
+/**
+ * Creating tensors: from typed arrays, filled, ranges, random. Random draws come from the global
+ * generator (seeded by {@link manualSeed}) unless an explicit {@link Generator} is given.
+ */
+import { callRaw, type OpArg } from "./dispatch.js";
 import { dtypeCode, dtypeOfArray, type DType, type TypedArray } from "./dtype.js";
+import type { Generator } from "./generator.js";
 import { native } from "./native.js";
 import { checkDevice } from "./runtime.js";
 import { op, Tensor, type Device } from "./tensor.js";
@@ -10,6 +15,25 @@ export interface TensorOptions {
   dtype?: DType;
   /** Device; default "cpu". */
   device?: Device;
+}
+
+/** Options of the random factories. */
+export interface RandomOptions extends TensorOptions {
+  /**
+   * The generator to draw from; default the global one. It must live on the device the tensor is
+   * made on. Its draws equal the global generator's after `manualSeed(generator.seed)`.
+   */
+  generator?: Generator;
+}
+
+/** The generator argument of a random op: null for the global generator; refuses a generator on another device. */
+function generatorArg(generator: Generator | undefined, device: string, what: string): OpArg {
+  if (generator === undefined) return null;
+  const kind = (d: string) => d.replace(/:.*$/, "");
+  if (kind(generator.device) !== kind(device)) {
+    throw new TypeError(`${what}: the generator draws on ${generator.device} but the tensor is on ${device}; make the generator on the tensor's device`);
+  }
+  return generator;
 }
 
 function checkShape(shape: readonly number[], what: string): void {
@@ -103,7 +127,7 @@ export function scalar(value: number, options: TensorOptions = {}): Tensor {
   return tensor([value], [], { dtype: "float32", ...options });
 }
 
-function factory(opName: string, shape: readonly number[], extra: readonly (number | null)[], options: TensorOptions, defaultDType: DType = "float32"): Tensor {
+function factory(opName: string, shape: readonly number[], extra: readonly OpArg[], options: TensorOptions, defaultDType: DType = "float32"): Tensor {
   checkShape(shape, opName.replace(/^aten::|\..*$/g, ""));
   return op(opName, [shape, ...extra, dtypeCode(options.dtype ?? defaultDType), null, deviceOf(options), null]);
 }
@@ -113,31 +137,45 @@ export const ones = (shape: readonly number[], options: TensorOptions = {}): Ten
 export const empty = (shape: readonly number[], options: TensorOptions = {}): Tensor => factory("aten::empty.memory_format", shape, [], options);
 export const full = (shape: readonly number[], value: number, options: TensorOptions = {}): Tensor => factory("aten::full", shape, [value], options);
 /** Samples from U[0, 1). */
-export const rand = (shape: readonly number[], options: TensorOptions = {}): Tensor => factory("aten::rand", shape, [], options);
+export function rand(shape: readonly number[], options: RandomOptions = {}): Tensor {
+  if (options.generator === undefined) return factory("aten::rand", shape, [], options);
+  return factory("aten::rand.generator", shape, [generatorArg(options.generator, deviceOf(options), "rand")], options);
+}
+
 /** Samples from N(0, 1). */
-export const randn = (shape: readonly number[], options: TensorOptions = {}): Tensor => factory("aten::randn", shape, [], options);
+export function randn(shape: readonly number[], options: RandomOptions = {}): Tensor {
+  if (options.generator === undefined) return factory("aten::randn", shape, [], options);
+  return factory("aten::randn.generator", shape, [generatorArg(options.generator, deviceOf(options), "randn")], options);
+}
 
 /** Integers drawn uniformly from [low, high). */
-export function randint(low: number, high: number, shape: readonly number[], options: TensorOptions = {}): Tensor {
+export function randint(low: number, high: number, shape: readonly number[], options: RandomOptions = {}): Tensor {
   checkShape(shape, "randint");
   if (!(high > low)) throw new RangeError(`randint: high (${high}) must be greater than low (${low})`);
-  return op("aten::randint.low", [low, high, shape, dtypeCode(options.dtype ?? "int64"), null, deviceOf(options), null]);
+  const rest = [dtypeCode(options.dtype ?? "int64"), null, deviceOf(options), null];
+  if (options.generator === undefined) return op("aten::randint.low", [low, high, shape, ...rest]);
+  return op("aten::randint.low_generator", [low, high, shape, generatorArg(options.generator, deviceOf(options), "randint"), ...rest]);
 }
 
 /** A random permutation of 0..n-1 (int64). */
-export function randperm(n: number, options: TensorOptions = {}): Tensor {
+export function randperm(n: number, options: RandomOptions = {}): Tensor {
   if (!Number.isInteger(n) || n < 0) throw new TypeError(`randperm: n must be a non-negative integer, got ${n}`);
-  return op("aten::randperm", [n, dtypeCode(options.dtype ?? "int64"), null, deviceOf(options), null]);
+  const rest = [dtypeCode(options.dtype ?? "int64"), null, deviceOf(options), null];
+  if (options.generator === undefined) return op("aten::randperm", [n, ...rest]);
+  return op("aten::randperm.generator", [n, generatorArg(options.generator, deviceOf(options), "randperm"), ...rest]);
 }
 
-/** 0/1 samples: with probability `p` (a number) or elementwise probabilities (a tensor). */
-export function bernoulli(p: Tensor | number, shape?: readonly number[], options: TensorOptions = {}): Tensor {
-  if (p instanceof Tensor) return op("aten::bernoulli", [p]);
+/**
+ * 0/1 samples: with probability `p` (a number, then `shape` is needed) or elementwise
+ * probabilities (a tensor; `shape` is ignored and `options.generator` alone is read).
+ */
+export function bernoulli(p: Tensor | number, shape?: readonly number[], options: RandomOptions = {}): Tensor {
+  if (p instanceof Tensor) return op("aten::bernoulli", [p, generatorArg(options.generator, p.device, "bernoulli")]);
   if (!(p >= 0 && p <= 1)) throw new RangeError(`bernoulli: p must be in [0, 1], got ${p}`);
   if (!shape) throw new TypeError("bernoulli: a shape is needed when p is a number");
   const base = empty(shape, options);
   try {
-    return op("aten::bernoulli.p", [base, p]);
+    return op("aten::bernoulli.p", [base, p, generatorArg(options.generator, base.device, "bernoulli")]);
   } finally {
     base.dispose();
   }
@@ -153,8 +191,30 @@ export function arange(start: number, end?: number, step = 1, options: TensorOpt
 export const zerosLike = (t: Tensor): Tensor => op("aten::zeros_like", [t]);
 export const onesLike = (t: Tensor): Tensor => op("aten::ones_like", [t]);
 export const fullLike = (t: Tensor, value: number): Tensor => op("aten::full_like", [t, value]);
-export const randLike = (t: Tensor): Tensor => op("aten::rand_like", [t]);
-export const randnLike = (t: Tensor): Tensor => op("aten::randn_like", [t]);
+/** U[0, 1) samples shaped like `t` (its dtype and device). */
+export function randLike(t: Tensor, options: { generator?: Generator } = {}): Tensor {
+  if (options.generator === undefined) return op("aten::rand_like", [t]);
+  // rand_like is empty_like + uniform_(0, 1); with a generator the same two steps draw from it.
+  return filledLike(t, "aten::uniform_", options.generator, "randLike");
+}
+
+/** N(0, 1) samples shaped like `t` (its dtype and device). */
+export function randnLike(t: Tensor, options: { generator?: Generator } = {}): Tensor {
+  if (options.generator === undefined) return op("aten::randn_like", [t]);
+  return filledLike(t, "aten::normal_", options.generator, "randnLike");
+}
+
+function filledLike(t: Tensor, fill: "aten::uniform_" | "aten::normal_", generator: Generator, what: string): Tensor {
+  const gen = generatorArg(generator, t.device, what);
+  const out = op("aten::empty_like", [t]);
+  try {
+    callRaw(fill, [out, 0, 1, gen], true);
+  } catch (err) {
+    out.dispose();
+    throw err;
+  }
+  return out;
+}
 export const emptyLike = (t: Tensor): Tensor => op("aten::empty_like", [t]);
 
 /** Joins tensors along an existing dimension. */

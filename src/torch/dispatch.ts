@@ -2,7 +2,7 @@
  * The one path from TypeScript to a libtorch operator: resolve "aten::name.overload" once, then
  * call it boxed through the c10 dispatcher with Tensor arguments replaced by their handles.
  */
-import { native, type NativeArg, type NativeResult, type TensorHandle } from "./native.js";
+import { native, type GeneratorHandle, type NativeArg, type NativeResult, type TensorHandle } from "./native.js";
 
 const ids = new Map<string, number>();
 
@@ -24,9 +24,9 @@ export function opSchema(qualified: string): string {
   return native.opSchema(opId(qualified));
 }
 
-/** Something that carries a native tensor handle. */
+/** Something that carries a native handle: a tensor, or a generator for `Generator?` arguments. */
 export interface HasHandle {
-  readonly handle: TensorHandle;
+  readonly handle: TensorHandle | GeneratorHandle;
 }
 
 export type OpArg = HasHandle | number | boolean | string | null | undefined | readonly OpArg[];

@@ -5,6 +5,7 @@
 export { Tensor, Reduction, type Device, type Operand, type ReductionName } from "./tensor.js";
 export type { DType, TypedArray } from "./dtype.js";
 export * from "./creation.js";
+export { Generator } from "./generator.js";
 export * as F from "./functional.js";
 export * from "./autograd.js";
 export { tidy, keep, disposeAll } from "./scope.js";

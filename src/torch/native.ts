@@ -9,11 +9,13 @@ import { fileURLToPath } from "node:url";
 
 /** An opaque native tensor handle. */
 export type TensorHandle = { readonly __tensorHandle: unique symbol };
+/** An opaque native random generator handle. */
+export type GeneratorHandle = { readonly __generatorHandle: unique symbol };
 /** An opaque native TorchScript module handle. */
 export type ModuleHandle = { readonly __moduleHandle: unique symbol };
 
 /** Values the addon accepts as op arguments (after Tensors are replaced by their handles). */
-export type NativeArg = TensorHandle | number | boolean | string | null | undefined | NativeArg[];
+export type NativeArg = TensorHandle | GeneratorHandle | number | boolean | string | null | undefined | NativeArg[];
 /** Values the addon returns from ops and TorchScript methods. */
 export type NativeResult = TensorHandle | number | boolean | string | null | undefined | NativeResult[] | { [k: string]: NativeResult };
 
@@ -41,6 +43,9 @@ export interface NativeBinding {
   setNumThreads(n: number): void;
   numThreads(): number;
   manualSeed(seed: number): void;
+  /** A new generator on `device` seeded with `seed` (the stream the global one gives after manualSeed(seed)). */
+  makeGenerator(seed: number, device: string): GeneratorHandle;
+  disposeGenerator(g: GeneratorHandle): void;
   cudaDeviceCount(): number;
   version(): string;
   jitLoad(path: string, device: string | null): ModuleHandle;
