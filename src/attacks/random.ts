@@ -3,20 +3,19 @@
  * engine's generator seeded with a hash of (seed, sample id, stream). A sample attacked alone with
  * the same seed and id therefore starts from the same point as its row in any batch.
  */
-import { fmix32 as mix } from "../data/random.js";
+import { seedFor } from "../core/seeds.js";
 import { cat, manualSeed, rand, randn, tidy, type Tensor } from "../torch/index.js";
 
 /** The engine seed of one sample's draws: a hash of the attack seed, the sample id and a stream number. */
-export function sampleSeed(seed: number, sampleId: number, stream = 0): number {
-  const a = mix((seed >>> 0) ^ 0x9e3779b9);
-  const b = mix(a ^ mix((sampleId >>> 0) + 0x7f4a7c15) ^ Math.floor(sampleId / 2 ** 32));
-  return mix(b ^ mix(stream + 0x165667b1));
-}
+export const sampleSeed: (seed: number, sampleId: number, stream?: number) => number = seedFor.sample;
 
 function perSample(draw: (shape: number[], device: string) => Tensor, like: Tensor, sampleIds: readonly number[], seed: number, stream: number): Tensor {
   const rowShape = [1, ...like.shape.slice(1)];
   return tidy(() => {
     const rows = sampleIds.map((id) => {
+      // The global generator, reseeded per sample, rather than a generator per sample: a stochastic
+      // defense under EOT (TVM) draws on from the state this leaves, so the attacks' numbers stay
+      // the same only while that state does.
       manualSeed(sampleSeed(seed, id, stream));
       return draw(rowShape, like.device);
     });

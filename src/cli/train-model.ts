@@ -9,6 +9,7 @@ import { createClassifier, ARCHITECTURES, NORMALIZATION } from "../models/regist
 import { trainModel } from "../defenses/fast-at.js";
 import { loopFiles } from "../train/loop.js";
 import { manualSeed } from "../torch/index.js";
+import { seedFor } from "../core/seeds.js";
 import type { ProgressMode } from "../core/progress.js";
 import type { DeviceName } from "../core/context.js";
 import { addRunOptions, contextFromFlags } from "./context.js";
@@ -65,7 +66,7 @@ export function registerTrainModelCommand(program: Command): void {
         throw new Error(`nothing to resume: no checkpoint in ${o.out} (rerun without --resume to start)`);
       }
       ensureDir(o.out, "--out"); // before the work, not after it
-      manualSeed(o.seed);
+      manualSeed(seedFor.weights(o.seed)); // module constructors draw initial weights from the global generator
       const ds = await loadDataset(o.data, { root: o.root, limit: o.limit });
       const train = ds.splits.train;
       const [, c, h, w] = train.shape;

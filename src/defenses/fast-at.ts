@@ -9,19 +9,20 @@ import type { ImageSet } from "../data/types.js";
 import type { Classifier } from "../models/classifier.js";
 import type { ModelInfo } from "../models/io.js";
 import type { SplitClassifier } from "../models/split.js";
-import { F, noGrad, randLike, tidy, valueAndGrad, type Tensor } from "../torch/index.js";
+import { F, noGrad, randLike, tidy, valueAndGrad, type Generator, type Tensor } from "../torch/index.js";
 import { trainClassifier, type AdversarialInputs, type EpochRecord, type TrainConfig, type TrainRun } from "../train/classifier.js";
 import { classifyByLogits, type Defense } from "./defense.js";
 
 /**
  * Fast AT's training inputs (Wong et al. 2020): FGSM from a uniform random start in the ε-ball, by
  * α (default 1.25ε), projected back and clipped to [0, 1]. The model stays in training mode (as in
- * the paper's code), and the start is drawn from the engine's generator that the training loop
- * seeds each epoch, so the same seed gives the same weights.
+ * the paper's code), and the start is drawn from `generator` when the caller passes one, else from
+ * the engine's global generator that the training loop seeds each epoch, so the same seed gives
+ * the same weights.
  */
 export function fastAtInputs(eps: number, alpha = 1.25 * eps): AdversarialInputs {
-  return (model: SplitClassifier, x: Tensor, y: Tensor) => tidy(() => {
-    const start = randLike(x).mul(2 * eps).sub(eps).add(x).clamp(0, 1);
+  return (model: SplitClassifier, x: Tensor, y: Tensor, generator?: Generator) => tidy(() => {
+    const start = randLike(x, { generator }).mul(2 * eps).sub(eps).add(x).clamp(0, 1);
     const { grad } = valueAndGrad((z) => F.crossEntropy(model.forward(z), y), start);
     return noGrad(() => fgsmStep(x, start, grad, eps, alpha));
   });

@@ -20,6 +20,7 @@ import type { Classifier, LogitsModel } from "../models/classifier.js";
 import { loadClassifier } from "../models/io.js";
 import { createClassifier, NORMALIZATION } from "../models/registry.js";
 import { loadSafetensors, manualSeed, saveSafetensors, tensor, type Tensor } from "../torch/index.js";
+import { seedFor } from "../core/seeds.js";
 import { logitsOnCpu } from "../train/device.js";
 import { ArtifactCache, specHash } from "./cache.js";
 import type { ExperimentConfig, ModelSpec } from "./config.js";
@@ -80,7 +81,7 @@ export class Materializer {
       const ds = this.data.dataset;
       const train = this.data.train;
       const [, c, h, w] = train.shape;
-      manualSeed(spec.seed);
+      manualSeed(seedFor.weights(spec.seed)); // module constructors draw initial weights from the global generator
       const fresh = createClassifier(spec.arch, { numClasses: ds.classes.length, inputShape: [c, h, w], width: spec.width,
         normalization: NORMALIZATION[ds.name === "imagefolder" ? "imagenet" : ds.name] });
       this.ctx.log(`training ${mode === "fast-at" ? "fast-AT " : ""}${spec.arch} (width ${spec.width}, ${spec.epochs} epochs) on ${train.shape[0]} images -> ${dir}`);

@@ -15,7 +15,8 @@ import type { ImageSet } from "../data/types.js";
 import { accuracy } from "../models/evaluate.js";
 import { saveClassifier, type ModelInfo } from "../models/io.js";
 import type { SplitClassifier } from "../models/split.js";
-import { F, manualSeed, optim, tidy, type Tensor } from "../torch/index.js";
+import { F, manualSeed, optim, tidy, type Generator, type Tensor } from "../torch/index.js";
+import { seedFor } from "../core/seeds.js";
 import { dataIdentity } from "./data-identity.js";
 import { logitsOnCpu, onDevice, runDevice } from "./device.js";
 import { loopFiles, runTrainLoop, type LoopRecord } from "./loop.js";
@@ -51,7 +52,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
 export type EpochRecord = LoopRecord<{ trainAccuracy: number; valAccuracy: number | null; lr: number }>;
 
 /** Makes the training inputs of a batch from its clean images (adversarial training); runs inside the step's scope. */
-export type AdversarialInputs = (model: SplitClassifier, x: Tensor, y: Tensor) => Tensor;
+export type AdversarialInputs = (model: SplitClassifier, x: Tensor, y: Tensor, generator?: Generator) => Tensor;
 
 export interface TrainRun extends Partial<RunContext> {
   /** Folder for model.safetensors, model.json, checkpoint.safetensors and train-log.jsonl. */
@@ -130,7 +131,10 @@ export async function trainClassifier(model: SplitClassifier, data: { train: Ima
       settings: { arch, width, numClasses, mean, std, ...result, ...dataIdentity(data.train, run.dataset) },
       finishedFile: "model.safetensors",
       ctx: run,
-      beginEpoch: (epoch) => manualSeed(config.seed * 1000 + epoch),
+      // The epoch's draws stay on the global generator, reseeded each epoch: a model's own draws
+      // (dropout) cannot take a generator and share one stream with Fast AT's random starts, and
+      // later code may read the state an epoch leaves, so splitting the streams would change numbers.
+      beginEpoch: (epoch) => manualSeed(seedFor.epochDraws(config.seed, epoch)),
       step: (batch) => tidy(() => {
         const b = toTensorBatch(batch);
         const x = onDevice(b.x, device);

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { TvmDefense, tvInpaint } from "../../src/defenses/baselines/index.js";
 import { createClassifier } from "../../src/models/registry.js";
-import { bernoulli, manualSeed, ones, setNumThreads, tidy, type Tensor } from "../../src/torch/index.js";
+import { bernoulli, Generator, manualSeed, ones, rand, setNumThreads, tidy, type Tensor } from "../../src/torch/index.js";
 import { scene } from "./images.js";
 
 setNumThreads(1);
@@ -66,5 +66,21 @@ test("stochastic: one mask per pixel shared by channels; a seed repeats the draw
       kept += unchanged[i];
     }
     assert.ok(kept > 0.35 * plane && kept < 0.65 * plane, `${kept} of ${plane} pixels kept`);
+  });
+});
+
+test("with its own generator the masks follow that stream alone: the draws of manualSeed(s), whatever the global generator does", () => {
+  tidy(() => {
+    const target = createClassifier("small-cnn", { numClasses: 10, inputShape: [3, 16, 16] }).eval();
+    const x = scene(2, 3, 16);
+    manualSeed(9);
+    const viaGlobal = [new TvmDefense(target, { iterations: 10 }).purify(x).toArray(), new TvmDefense(target, { iterations: 10 }).purify(x).toArray()];
+    const own = new TvmDefense(target, { iterations: 10, generator: new Generator(9) });
+    manualSeed(3);
+    const first = own.purify(x).toArray();
+    rand([1000]); // global draws in between do not move the defense's stream
+    manualSeed(9);
+    assert.deepEqual([first, own.purify(x).toArray()], viaGlobal);
+    own.generator!.dispose();
   });
 });

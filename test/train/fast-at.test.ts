@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { FGSM } from "../../src/attacks/fgsm.js";
 import { fastAtInputs } from "../../src/defenses/fast-at.js";
 import { createClassifier } from "../../src/models/registry.js";
-import { manualSeed, rand, randint, tidy } from "../../src/torch/index.js";
+import { Generator, manualSeed, rand, randint, tidy } from "../../src/torch/index.js";
 import { LinearModel } from "../attacks/models.js";
 
 const W = [[0.5, -1.0, 0.25, 2.0], [-0.75, 0.5, 1.5, -0.5], [1.0, 1.25, -2.0, 0.3]];
@@ -42,5 +42,22 @@ test("Fast AT's training inputs stay in the ε-ball around the batch and in [0, 
     const dist = adv.sub(x).abs().max().item();
     assert.ok(dist <= eps + 1e-6 && dist > eps / 2, `l_inf distance ${dist}`);
     assert.ok(adv.min().item() >= 0 && adv.max().item() <= 1);
+  });
+});
+
+test("Fast AT's random start from an explicit generator is the start the global generator gives after the same seed", () => {
+  manualSeed(0);
+  const model = createClassifier("small-cnn", { numClasses: 10, inputShape: [1, 28, 28], width: 0.25, normalization: "mnist" });
+  const eps = 8 / 255;
+  tidy(() => {
+    const x = rand([4, 1, 28, 28]);
+    const y = randint(0, 10, [4]);
+    manualSeed(21);
+    const viaGlobal = fastAtInputs(eps)(model, x, y).toArray();
+    manualSeed(3);
+    const generator = new Generator(21);
+    assert.deepEqual(fastAtInputs(eps)(model, x, y, generator).toArray(), viaGlobal);
+    assert.notDeepEqual(fastAtInputs(eps)(model, x, y, generator).toArray(), viaGlobal); // the stream moved on
+    generator.dispose();
   });
 });

@@ -10,6 +10,7 @@ import type { Classifier } from "../../models/classifier.js";
 import { accuracy } from "../../models/evaluate.js";
 import { withFrozen, withFrozenAsync } from "../../models/freeze.js";
 import { cat, F, keep, manualSeed, noGrad, optim, tensor, tidy, type Tensor } from "../../torch/index.js";
+import { seedFor } from "../../core/seeds.js";
 import { indexBatches } from "../../train/batches.js";
 import { dataIdentity } from "../../train/data-identity.js";
 import { logitsOnCpu, onDevice, runDevice } from "../../train/device.js";
@@ -63,7 +64,7 @@ export async function trainRestorer(target: Classifier, denoiser: InputDenoiser,
   run: IdfrTrainRun = {}): Promise<{ restorer: FeatureRestorer; history: LoopRecord[]; split: { correct: number; wrong: number } }> {
   checkFrConfig(config);
   const device = runDevice(run.device);
-  manualSeed(config.seed);
+  manualSeed(seedFor.weights(config.seed));
   denoiser.eval();
   const data = new AugmentedSet(train, adversarial, config.gaussianRounds, config.sigma);
   const embedded = withFrozen(target, () => embedRows(target, denoiser, data, 256, device));
@@ -79,7 +80,7 @@ export async function trainRestorer(target: Classifier, denoiser: InputDenoiser,
       label: "train FR", name: "fr", epochs: config.epochs, batches: indexBatches(steps), module: restorer, optimizer: adam, ctx: run,
       settings: { ...config, target: target.arch, ...dataIdentity(train, run.dataset) },
       beginEpoch: (epoch) => {
-        const rng = new Rng(config.seed * 104729 + epoch);
+        const rng = new Rng(seedFor.frPairs(config.seed, epoch));
         pairs = makePairs({ ...embedded, numClasses }, config.pairing, rng);
         order = rng.permutation(pairs.first.length);
       },

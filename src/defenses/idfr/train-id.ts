@@ -10,7 +10,8 @@ import type { ImageSet } from "../../data/types.js";
 import type { Classifier } from "../../models/classifier.js";
 import { accuracy } from "../../models/evaluate.js";
 import { withFrozenAsync } from "../../models/freeze.js";
-import { F, manualSeed, noGrad, optim, tidy, type Tensor } from "../../torch/index.js";
+import { F, Generator, manualSeed, noGrad, optim, tidy, type Tensor } from "../../torch/index.js";
+import { seedFor } from "../../core/seeds.js";
 import { indexBatches } from "../../train/batches.js";
 import { dataIdentity } from "../../train/data-identity.js";
 import { logitsOnCpu, onDevice, runDevice } from "../../train/device.js";
@@ -40,23 +41,28 @@ export async function trainDenoiser(target: Classifier, train: ImageSet, adversa
   Promise<{ denoiser: InputDenoiser; history: LoopRecord[] }> {
   checkIdConfig(config);
   const device = runDevice(run.device);
-  manualSeed(config.seed);
+  // Module constructors draw their initial weights from the global generator; seeding it here is
+  // simpler than threading a generator through every constructor, and nothing else draws meanwhile.
+  manualSeed(seedFor.weights(config.seed));
   const denoiser = new InputDenoiser({ channels: target.inputShape[0], width: config.width, variant: config.variant }).to(device);
   const data = new AugmentedSet(train, adversarial, config.gaussianRounds, config.sigma);
   const adam = new optim.Adam(denoiser.parameters(), { lr: config.lr });
   let order: Uint32Array = new Uint32Array(0);
+  // The epoch's Gaussian copies draw from their own generator, seeded as the global one used to be.
+  const epochDraws: { generator: Generator | null } = { generator: null };
   try {
     const history = await withFrozenAsync(target, () => runTrainLoop({
       label: "train ID", name: "id", epochs: config.epochs, batches: indexBatches(Math.ceil(data.size / config.batchSize)),
       module: denoiser, optimizer: adam, ctx: run,
       settings: { ...config, target: target.arch, ...dataIdentity(train, run.dataset) },
       beginEpoch: (epoch) => {
-        order = new Rng(config.seed * 7919 + epoch).permutation(data.size);
-        manualSeed(config.seed * 1000 + epoch);
+        order = new Rng(seedFor.idOrder(config.seed, epoch)).permutation(data.size);
+        epochDraws.generator?.dispose();
+        epochDraws.generator = new Generator(seedFor.epochDraws(config.seed, epoch));
       },
       step: (b) => tidy(() => {
         const rows = order.subarray(b * config.batchSize, (b + 1) * config.batchSize);
-        const batch = data.batch(rows, config.idLoss === "feature-l1");
+        const batch = data.batch(rows, config.idLoss === "feature-l1", epochDraws.generator!);
         const x = onDevice(batch.x, device);
         adam.zeroGrad();
         const out = denoiser.forward(x);
@@ -76,5 +82,6 @@ export async function trainDenoiser(target: Classifier, train: ImageSet, adversa
     return { denoiser, history };
   } finally {
     adam.dispose();
+    epochDraws.generator?.dispose();
   }
 }

@@ -8,7 +8,7 @@ import { makeAttack, type Attack, type AttackName, type AttackSettings, type Pre
 import { imageSize, type ImageSet } from "../../data/types.js";
 import { cleanFloats, labelTensor } from "../../data/tensors.js";
 import type { LogitsModel } from "../../models/classifier.js";
-import { loadSafetensors, randn, saveSafetensors, tensor, tidy, type Tensor } from "../../torch/index.js";
+import { loadSafetensors, randn, saveSafetensors, tensor, tidy, type Generator, type Tensor } from "../../torch/index.js";
 import { Progress } from "../../core/progress.js";
 import { imagesFingerprint } from "../../core/fingerprint.js";
 import { weightsFingerprint } from "../../models/io.js";
@@ -115,10 +115,11 @@ export class AugmentedSet {
   }
 
   /**
-   * Inputs [B, C, H, W] for `rows` (noise from the engine's seeded generator) and their labels;
-   * with `withClean`, also the clean images they came from (the feature-l1 loss needs them).
+   * Inputs [B, C, H, W] for `rows` (noise drawn on the CPU from `generator`, default the engine's
+   * global generator) and their labels; with `withClean`, also the clean images they came from
+   * (the feature-l1 loss needs them).
    */
-  batch(rows: ArrayLike<number>, withClean = false): { x: Tensor; y: Tensor; clean: Tensor | null } {
+  batch(rows: ArrayLike<number>, withClean = false, generator?: Generator): { x: Tensor; y: Tensor; clean: Tensor | null } {
     return tidy(() => {
       const b = rows.length;
       const shape = [b, ...this.clean.shape.slice(1)];
@@ -131,7 +132,7 @@ export class AugmentedSet {
         else noisy[k] = this.sigma;
       }
       const sigma = tensor(noisy, [b, 1, 1, 1]);
-      const x = tensor(base, shape).add(randn(shape).mul(sigma)).clamp(0, 1);
+      const x = tensor(base, shape).add(randn(shape, { generator }).mul(sigma)).clamp(0, 1);
       return { x, y: labelTensor(this.clean, sources), clean };
     });
   }
