@@ -168,10 +168,20 @@ export async function runExperiment(config: ExperimentConfig, o: RunOptions): Pr
   } finally {
     progress.stop();
   }
-  writeFileAtomic(join(o.outDir, "results.json"), `${JSON.stringify({ version: RESULTS_VERSION, records }, null, 2)}\n`);
+  // results.json holds only what the seeds determine, so the same run writes the same bytes; how long
+  // each cell took goes to timings.json beside it.
+  const results = records.map(({ seconds: _seconds, ...rest }) => rest);
+  writeFileAtomic(join(o.outDir, "results.json"), `${JSON.stringify({ version: RESULTS_VERSION, records: results }, null, 2)}\n`);
+  writeFileAtomic(join(o.outDir, "timings.json"), `${JSON.stringify(records.map((r) => ({ ...describeKey(r), seconds: r.seconds })), null, 2)}\n`);
   await writeSamples(cache, config, cells, o.outDir, data, make);
   make.stats.seconds = (performance.now() - started) / 1000;
   return { records, stats: make.stats };
+}
+
+/** The fields that name a cell (everything but its measurement). */
+function describeKey(r: ResultRecord): Record<string, unknown> {
+  const { n: _n, accuracy: _a, ci95: _c, seconds: _s, ...key } = r;
+  return key;
 }
 
 function describe(r: Cell["record"]): string {

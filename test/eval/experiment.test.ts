@@ -73,6 +73,18 @@ describe("the result matrix runner", () => {
     assert.deepEqual({ ...second.stats, seconds: 0 }, { modelsTrained: 0, defensesTrained: 0, aeSetsCrafted: 0, cellsComputed: 0, cellsCached: 6, seconds: 0 });
     assert.deepEqual(second.records, first.records);
   });
+  it("the same config in a fresh folder writes byte-identical results.json; timings go beside it", async () => {
+    const again = mkdtempSync(join(tmpdir(), "idfr-run-again-"));
+    try {
+      await runExperiment(parseExperiment(tiny), { outDir: again, progress: "none" });
+      assert.equal(readFileSync(join(again, "results.json"), "utf8"), readFileSync(join(out, "results.json"), "utf8"));
+      const timings = JSON.parse(readFileSync(join(again, "timings.json"), "utf8")) as { defense: string; seconds: number }[];
+      assert.equal(timings.length, 6);
+      assert.ok(timings.every((t) => typeof t.defense === "string" && t.seconds >= 0));
+    } finally {
+      rmSync(again, { recursive: true, force: true });
+    }
+  });
   it("a new radius recomputes only the AEs and cells that use it", async () => {
     const more = await runExperiment(parseExperiment({ ...tiny, eps: ["8/255", "16/255"] }), { outDir: out, progress: "none" });
     assert.equal(more.stats.modelsTrained, 0);
