@@ -7,7 +7,7 @@ import { InvalidArgumentError, Option, type Command } from "commander";
 import { runContext, type DeviceName, type RunContext } from "../core/context.js";
 import type { ProgressMode } from "../core/progress.js";
 import type { Classifier } from "../models/classifier.js";
-import { cudaDeviceCount } from "../torch/index.js";
+import { cudaDeviceCount, parseDeviceName } from "../torch/index.js";
 
 /** The shared options as commander parses them. */
 export interface RunFlags {
@@ -20,16 +20,15 @@ export interface RunFlags {
  * that device. `deviceCount` is the number of CUDA devices libtorch sees (injectable for tests).
  */
 export function parseDevice(value: string, deviceCount: () => number = cudaDeviceCount): DeviceName {
-  if (value === "cpu") return value;
-  const m = /^cuda(?::(\d+))?$/.exec(value);
-  if (!m) throw new InvalidArgumentError(`expected cpu, cuda or cuda:N (N a device index), got ${JSON.stringify(value)}`);
+  const parsed = parseDeviceName(value);
+  if (parsed?.type === "cpu") return "cpu";
+  if (!parsed) throw new InvalidArgumentError(`expected cpu, cuda or cuda:N (N a device index), got ${JSON.stringify(value)}`);
   const count = deviceCount();
   // Plain Errors (not InvalidArgumentError) reach the user as they are, naming the option first.
   if (count === 0) {
     throw new Error(`--device ${value}: this libtorch was built without CUDA (or sees no GPU); install a CUDA build of libtorch and set LIBTORCH, or use --device cpu`);
   }
-  const index = m[1] === undefined ? 0 : Number(m[1]);
-  if (index >= count) throw new Error(`--device ${value}: this machine has ${count} CUDA device(s), numbered 0 to ${count - 1}`);
+  if (parsed.index >= count) throw new Error(`--device ${value}: this machine has ${count} CUDA device(s), numbered 0 to ${count - 1}`);
   return value as DeviceName;
 }
 

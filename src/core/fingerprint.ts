@@ -15,7 +15,18 @@ export function contentHash(parts: readonly (string | ArrayBufferView)[]): strin
   return h.digest("hex").slice(0, 16);
 }
 
+type ImagesLike = { images: ArrayBufferView; labels: ArrayBufferView; shape: readonly number[] };
+
+// Image sets are never changed in place, and one run fingerprints the same set for several keys
+// (the data cache, the training AEs, each trainer's checkpoint): hash each set once.
+const known = new WeakMap<ImagesLike, string>();
+
 /** Fingerprint of a set of images: its shape, pixels and labels (any ImageSet). */
-export function imagesFingerprint(set: { images: ArrayBufferView; labels: ArrayBufferView; shape: readonly number[] }): string {
-  return contentHash([set.shape.join("x"), set.images, set.labels]);
+export function imagesFingerprint(set: ImagesLike): string {
+  let hash = known.get(set);
+  if (hash === undefined) {
+    hash = contentHash([set.shape.join("x"), set.images, set.labels]);
+    known.set(set, hash);
+  }
+  return hash;
 }

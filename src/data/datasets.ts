@@ -10,9 +10,10 @@ import { deriveSeed, Rng } from "./random.js";
 import { limitSet, stratifiedPartition, stratifiedSample } from "./splits.js";
 import { subset, type ImageSet } from "./types.js";
 
-/** Names of the datasets {@link loadDataset} knows. */
-export const DATASET_NAMES = ["fashion-mnist", "mnist", "cifar10", "cifar100", "svhn", "imagefolder"] as const;
-export type DatasetName = (typeof DATASET_NAMES)[number];
+import { DATASET_NAMES, type DatasetName } from "./registry.js";
+
+/** Names of the datasets {@link loadDataset} knows (registered in registry.ts). */
+export { DATASET_NAMES, type DatasetName };
 export type SplitName = "train" | "val" | "test" | "extra";
 
 /** A dataset's splits. `val` is absent for SVHN (the paper uses none); `extra` only for SVHN when asked for. */

@@ -16,7 +16,6 @@ import type { ExperimentConfig } from "./config.js";
 import { ArtifactCache, specHash } from "./cache.js";
 import { Materializer, type RunStats } from "./materialize.js";
 import { countCorrect } from "../models/evaluate.js";
-import { logitsOnCpu } from "../train/device.js";
 import { loadExperimentData, type ExperimentData } from "./experiment-data.js";
 import { RESULTS_VERSION, wilson95, type ResultRecord, type Threat } from "./results.js";
 import { writeSamples } from "./samples.js";
@@ -156,7 +155,7 @@ export async function runExperiment(config: ExperimentConfig, o: RunOptions): Pr
       const defense = await make.defense(cell.defenseName, cell.targetIndex);
       const ae = cell.ae ? await make.aes(cell) : null;
       const set = data.evalSet;
-      const correct = countCorrect(logitsOnCpu((x) => defense.logits(x), ctx.device), set, ae ? ae.data : null);
+      const correct = countCorrect((x) => defense.logits(x), set, ae ? ae.data : null, { device: ctx.device });
       const n = set.shape[0];
       const record: ResultRecord = { ...cell.record, n, accuracy: correct / n, ci95: wilson95(correct, n), seconds: (performance.now() - t0) / 1000 };
       cache.writeCell(cell.key, record);

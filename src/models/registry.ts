@@ -5,32 +5,25 @@ import { smallCnn } from "./small-cnn.js";
 import type { ClassifierConfig, SplitClassifier } from "./split.js";
 import { vgg16 } from "./vgg.js";
 
-const BUILDERS = {
-  "small-cnn": smallCnn,
-  vgg16,
-  resnet18,
-  resnet50,
-  "inception-v3": inceptionV3,
-} as const satisfies Record<string, (c: ClassifierConfig) => SplitClassifier>;
-
-export type ArchName = keyof typeof BUILDERS;
-export const ARCHITECTURES = Object.keys(BUILDERS) as ArchName[];
-
-/** One registered architecture: its name, its label in reports and a line for `idfr list`. */
+/** One registered architecture: its name, its label in reports, a line for `idfr list`, and its builder. */
 export interface ArchitectureEntry {
-  name: ArchName;
+  name: string;
   label: string;
   description: string;
+  build: (c: ClassifierConfig) => SplitClassifier;
 }
 
-/** Every built-in architecture (the builders above), with its label. */
-export const ARCHITECTURE_ENTRIES: readonly ArchitectureEntry[] = [
-  { name: "small-cnn", label: "small CNN", description: "two conv blocks and an MLP head, for MNIST-sized inputs" },
-  { name: "vgg16", label: "VGG16", description: "VGG16 (CIFAR variant, 512-d embedding)" },
-  { name: "resnet18", label: "ResNet18", description: "ResNet18 (CIFAR variant, 512-d embedding)" },
-  { name: "resnet50", label: "ResNet50", description: "ResNet50 (2048-d embedding)" },
-  { name: "inception-v3", label: "InceptionV3", description: "InceptionV3 (299x299 inputs, 2048-d embedding)" },
-];
+/** Every built-in architecture: the one list that CLI choices, config checks and report labels read. */
+export const ARCHITECTURE_ENTRIES = [
+  { name: "small-cnn", label: "small CNN", description: "two conv blocks and an MLP head, for MNIST-sized inputs", build: smallCnn },
+  { name: "vgg16", label: "VGG16", description: "VGG16 (CIFAR variant, 512-d embedding)", build: vgg16 },
+  { name: "resnet18", label: "ResNet18", description: "ResNet18 (CIFAR variant, 512-d embedding)", build: resnet18 },
+  { name: "resnet50", label: "ResNet50", description: "ResNet50 (2048-d embedding)", build: resnet50 },
+  { name: "inception-v3", label: "InceptionV3", description: "InceptionV3 (299x299 inputs, 2048-d embedding)", build: inceptionV3 },
+] as const satisfies readonly ArchitectureEntry[];
+
+export type ArchName = (typeof ARCHITECTURE_ENTRIES)[number]["name"];
+export const ARCHITECTURES: ArchName[] = ARCHITECTURE_ENTRIES.map((a) => a.name);
 
 /** Per-channel mean and std of the usual training sets (normalisation lives inside the model). */
 export const NORMALIZATION: Record<string, { mean: number[]; std: number[] }> = {
@@ -54,7 +47,7 @@ export interface CreateClassifierOptions {
 
 /** Builds a classifier by architecture name, freshly initialised. */
 export function createClassifier(arch: string, options: CreateClassifierOptions): SplitClassifier {
-  const build = BUILDERS[arch as ArchName];
+  const build = ARCHITECTURE_ENTRIES.find((a) => a.name === arch)?.build;
   if (!build) throw new TypeError(`arch: expected one of ${ARCHITECTURES.join(", ")}, got ${JSON.stringify(arch)}`);
   const { numClasses } = options;
   if (!Number.isInteger(numClasses) || numClasses < 2) throw new TypeError(`numClasses: expected an integer >= 2, got ${numClasses}`);

@@ -27,17 +27,23 @@ export function cudaDeviceCount(): number {
   return native.cudaDeviceCount();
 }
 
-/** Validates a device name and that it exists here; returns it normalised. */
-export function checkDevice(device: string): string {
-  if (device === "cpu") return device;
+/** The parts of a device name: "cpu", or CUDA with its index ("cuda" is index 0); null for anything else. */
+export function parseDeviceName(device: string): { type: "cpu" } | { type: "cuda"; index: number } | null {
+  if (device === "cpu") return { type: "cpu" };
   const m = /^cuda(?::(\d+))?$/.exec(device);
-  if (!m) throw new TypeError(`device: expected "cpu", "cuda" or "cuda:N", got ${JSON.stringify(device)}`);
+  return m ? { type: "cuda", index: m[1] === undefined ? 0 : Number(m[1]) } : null;
+}
+
+/** Validates a device name and that it exists here; returns it. */
+export function checkDevice(device: string): string {
+  const parsed = parseDeviceName(device);
+  if (parsed?.type === "cpu") return device;
+  if (!parsed) throw new TypeError(`device: expected "cpu", "cuda" or "cuda:N", got ${JSON.stringify(device)}`);
   const count = native.cudaDeviceCount();
   if (count === 0) {
     throw new Error(`device "${device}": the linked libtorch has no CUDA support or sees no GPU; build against a CUDA libtorch (LIBTORCH=/path) or use "cpu"`);
   }
-  const index = m[1] === undefined ? 0 : Number(m[1]);
-  if (index >= count) throw new RangeError(`device "${device}": only ${count} CUDA device(s) present`);
+  if (parsed.index >= count) throw new RangeError(`device "${device}": only ${count} CUDA device(s) present`);
   return device;
 }
 

@@ -18,7 +18,7 @@ import type { SplitClassifier } from "../models/split.js";
 import { F, manualSeed, optim, tidy, type Generator, type Tensor } from "../torch/index.js";
 import { seedFor } from "../core/seeds.js";
 import { dataIdentity } from "./data-identity.js";
-import { logitsOnCpu, onDevice, runDevice } from "./device.js";
+import { onDevice, runDevice } from "./device.js";
 import { loopFiles, runTrainLoop, type LoopRecord } from "./loop.js";
 
 export interface TrainConfig {
@@ -147,7 +147,7 @@ export async function trainClassifier(model: SplitClassifier, data: { train: Ima
         opt.step();
         return { loss: l.item(), n: batch.labels.length, correct: logits.argmax(1).eq(y).sum().item() };
       }),
-      validate: () => ({ valAccuracy: data.val ? accuracy(logitsOnCpu((x) => model.forward(x), device), data.val) : null }),
+      validate: () => ({ valAccuracy: data.val ? accuracy((x) => model.forward(x), data.val, null, { device }) : null }),
       onEpochEnd: run.onEpochEnd as ((r: LoopRecord<{ valAccuracy: number | null }>) => void) | undefined,
     }) as EpochRecord[];
   } finally {

@@ -11,7 +11,7 @@ export function onDevice(t: Tensor, device: string): Tensor {
   return t.device === device ? t : t.to(device);
 }
 
-/** Logits moved back to the CPU, where the data layer's labels live (validation on a GPU). */
+/** A model on `device` seen from the CPU: inputs go there, logits come back (attacks on CPU AEs of a GPU model). */
 export function logitsOnCpu(logits: (x: Tensor) => Tensor, device: string): (x: Tensor) => Tensor {
   return device === "cpu" ? logits : (x) => onDevice(logits(onDevice(x, device)), "cpu");
 }

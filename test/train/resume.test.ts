@@ -88,6 +88,18 @@ describe("resuming a training run", () => {
       /id-checkpoint\.safetensors was made with lr 0\.01, sigma 0\.1; this run asks for lr 0\.002, sigma 0\.2; rerun without --resume or with the same settings/);
   });
 
+  it("ID training refuses a checkpoint made for another target of the same architecture", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "idfr-resume-id-target-"));
+    const images = limitSet(train, 20, 0);
+    const aes = cleanFloats(images, Array.from({ length: 20 }, (_, i) => i));
+    const id = { ...PAPER_ID_CONFIG, epochs: 1, width: 0.25, batchSize: 10 };
+    await trainDenoiser(small(), images, aes, id, { outDir: dir, dataset: "mnist", ...quiet });
+    manualSeed(1);
+    const other = createClassifier("small-cnn", { numClasses: 10, inputShape: [1, 28, 28], width: 0.25, normalization: "mnist" });
+    await assert.rejects(trainDenoiser(other, images, aes, id, { outDir: dir, dataset: "mnist", resume: true, ...quiet }),
+      /id-checkpoint\.safetensors was made with targetWeights [0-9a-f]{16}; this run asks for targetWeights [0-9a-f]{16}/);
+  });
+
   it("an empty training set is refused in words, not by a scheduler", async () => {
     const dir = mkdtempSync(join(tmpdir(), "idfr-empty-"));
     await assert.rejects(trainClassifier(small(), { train: subset(train, []) }, config, { outDir: dir, ...quiet }), /^RangeError: the training set is empty$/);

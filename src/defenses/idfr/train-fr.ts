@@ -12,8 +12,9 @@ import { withFrozen, withFrozenAsync } from "../../models/freeze.js";
 import { cat, F, keep, manualSeed, noGrad, optim, tensor, tidy, type Tensor } from "../../torch/index.js";
 import { seedFor } from "../../core/seeds.js";
 import { indexBatches } from "../../train/batches.js";
+import { weightsFingerprint } from "../../models/io.js";
 import { dataIdentity } from "../../train/data-identity.js";
-import { logitsOnCpu, onDevice, runDevice } from "../../train/device.js";
+import { onDevice, runDevice } from "../../train/device.js";
 import { runTrainLoop, type LoopRecord } from "../../train/loop.js";
 import { checkFrConfig, type FrConfig } from "./config.js";
 import type { InputDenoiser } from "./denoiser.js";
@@ -78,7 +79,7 @@ export async function trainRestorer(target: Classifier, denoiser: InputDenoiser,
   try {
     const history = await withFrozenAsync(target, () => runTrainLoop({
       label: "train FR", name: "fr", epochs: config.epochs, batches: indexBatches(steps), module: restorer, optimizer: adam, ctx: run,
-      settings: { ...config, target: target.arch, ...dataIdentity(train, run.dataset) },
+      settings: { ...config, target: target.arch, targetWeights: weightsFingerprint(target), ...dataIdentity(train, run.dataset) },
       beginEpoch: (epoch) => {
         const rng = new Rng(seedFor.frPairs(config.seed, epoch));
         pairs = makePairs({ ...embedded, numClasses }, config.pairing, rng);
@@ -100,8 +101,8 @@ export async function trainRestorer(target: Classifier, denoiser: InputDenoiser,
       }),
       validate: run.val ? () => {
         const val = run.val!;
-        const defended = logitsOnCpu((x: Tensor) => target.head(restorer.forward(target.embed(denoiser.forward(x)))), device);
-        return { cleanAcc: accuracy(defended, val.clean), advAcc: accuracy(defended, val.clean, val.adversarial) };
+        const defended = (x: Tensor) => target.head(restorer.forward(target.embed(denoiser.forward(x))));
+        return { cleanAcc: accuracy(defended, val.clean, null, { device }), advAcc: accuracy(defended, val.clean, val.adversarial, { device }) };
       } : undefined,
     }));
     const correct = embedded.correct.reduce((a, b) => a + b, 0);

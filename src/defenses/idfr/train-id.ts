@@ -13,8 +13,9 @@ import { withFrozenAsync } from "../../models/freeze.js";
 import { F, Generator, manualSeed, noGrad, optim, tidy, type Tensor } from "../../torch/index.js";
 import { seedFor } from "../../core/seeds.js";
 import { indexBatches } from "../../train/batches.js";
+import { weightsFingerprint } from "../../models/io.js";
 import { dataIdentity } from "../../train/data-identity.js";
-import { logitsOnCpu, onDevice, runDevice } from "../../train/device.js";
+import { onDevice, runDevice } from "../../train/device.js";
 import { runTrainLoop, type LoopRecord } from "../../train/loop.js";
 import { checkIdConfig, type IdConfig } from "./config.js";
 import { InputDenoiser } from "./denoiser.js";
@@ -54,7 +55,7 @@ export async function trainDenoiser(target: Classifier, train: ImageSet, adversa
     const history = await withFrozenAsync(target, () => runTrainLoop({
       label: "train ID", name: "id", epochs: config.epochs, batches: indexBatches(Math.ceil(data.size / config.batchSize)),
       module: denoiser, optimizer: adam, ctx: run,
-      settings: { ...config, target: target.arch, ...dataIdentity(train, run.dataset) },
+      settings: { ...config, target: target.arch, targetWeights: weightsFingerprint(target), ...dataIdentity(train, run.dataset) },
       beginEpoch: (epoch) => {
         order = new Rng(seedFor.idOrder(config.seed, epoch)).permutation(data.size);
         epochDraws.generator?.dispose();
@@ -75,8 +76,8 @@ export async function trainDenoiser(target: Classifier, train: ImageSet, adversa
       }),
       validate: run.val ? () => {
         const val = run.val!;
-        const defended = logitsOnCpu((x: Tensor) => target.forward(denoiser.forward(x)), device);
-        return { cleanAcc: accuracy(defended, val.clean), advAcc: accuracy(defended, val.clean, val.adversarial) };
+        const defended = (x: Tensor) => target.forward(denoiser.forward(x));
+        return { cleanAcc: accuracy(defended, val.clean, null, { device }), advAcc: accuracy(defended, val.clean, val.adversarial, { device }) };
       } : undefined,
     }));
     return { denoiser, history };
