@@ -84,7 +84,18 @@ export const ExperimentSchema = z.strictObject({
     preset: z.enum(PRESET_NAMES).default("standard"),
     /** Settings of the adaptive attacks that override the preset. */
     attackOptions: AttackSettingsSchema.default({}),
-  }).default({ attacks: ["pgd"], eotSamples: 10, preset: "standard", attackOptions: {} }),
+    /** More adaptive attacks for some defenses only, e.g. { "id+fr": ["square"] } (a gradient-free check). */
+    extra: z.record(z.string(), z.array(z.enum(ATTACK_NAMES)).min(1)).default({}),
+    /** Also report, per defense and ε, the per-sample worst case over every adaptive attack (a sample counts only if it survives all). */
+    worstCase: z.boolean().default(false),
+    /**
+     * One attack run at more radii (e.g. up to 64/255) for the gradient-masking check: accuracy that does
+     * not fall toward zero as ε grows is flagged in the report.
+     */
+    sweep: z.strictObject({ attack: z.enum(ATTACK_NAMES), eps: z.array(radiusSchema()).min(1) }).optional(),
+    /** Test images of the adaptive cells: a class-balanced subset of the evaluated images (default: all of them). */
+    evalImages: z.number().int().positive().optional(),
+  }).default({ attacks: ["pgd"], eotSamples: 10, preset: "standard", attackOptions: {}, extra: {}, worstCase: false }),
   /** Test images evaluated per cell (classes balanced). */
   evalImages: z.number().int().positive().default(1000),
   seed: z.number().int().nonnegative().default(0),
@@ -95,7 +106,14 @@ export const ExperimentSchema = z.strictObject({
     }
   }
   checkSettingsUsed(c.attackOptions, c.attacks, ["attackOptions"], ctx);
-  checkSettingsUsed(c.adaptive.attackOptions, c.adaptive.attacks, ["adaptive", "attackOptions"], ctx);
+  for (const d of Object.keys(c.adaptive.extra)) {
+    if (!c.defenses.includes(d)) ctx.addIssue({ code: "custom", path: ["adaptive", "extra", d], message: `${JSON.stringify(d)} is not among defenses (${c.defenses.join(", ")})` });
+  }
+  const adaptiveAttacks = [...new Set([...c.adaptive.attacks, ...Object.values(c.adaptive.extra).flat(), ...(c.adaptive.sweep ? [c.adaptive.sweep.attack] : [])])];
+  checkSettingsUsed(c.adaptive.attackOptions, adaptiveAttacks, ["adaptive", "attackOptions"], ctx);
+  if (c.adaptive.evalImages !== undefined && c.adaptive.evalImages > c.evalImages) {
+    ctx.addIssue({ code: "custom", path: ["adaptive", "evalImages"], message: `${c.adaptive.evalImages} is more than evalImages (${c.evalImages}); the adaptive images are a subset of the evaluated ones` });
+  }
 });
 
 export type ExperimentConfig = z.output<typeof ExperimentSchema>;

@@ -15,6 +15,8 @@ export interface ExperimentData {
   train: ImageSet;
   /** The test images every cell evaluates (config.evalImages, balanced). */
   evalSet: ImageSet;
+  /** The images of the adaptive cells: a balanced subset of evalSet (config.adaptive.evalImages), or evalSet itself. */
+  adaptiveSet: ImageSet;
   /** Data identity for cache keys: name, split sizes and content fingerprints, and how the images were taken. */
   key: DataKey;
 }
@@ -40,10 +42,13 @@ export function datasetFingerprint(dataset: Dataset): DataKey["splits"] {
 export async function loadExperimentData(config: ExperimentConfig): Promise<ExperimentData> {
   const d = config.dataset;
   const dataset = await loadDataset(d.name, { root: d.root, splitSeed: d.splitSeed, imageSize: d.imageSize });
+  const evalSet = limitSet(dataset.splits.test, config.evalImages, config.seed);
+  const adaptive = config.adaptive.evalImages;
   return {
     dataset,
     train: limitSet(dataset.splits.train, d.trainImages, config.seed),
-    evalSet: limitSet(dataset.splits.test, config.evalImages, config.seed),
+    evalSet,
+    adaptiveSet: adaptive === undefined || adaptive >= evalSet.shape[0] ? evalSet : limitSet(evalSet, adaptive, config.seed),
     key: { name: d.name, splits: datasetFingerprint(dataset), trainImages: d.trainImages, splitSeed: d.splitSeed, imageSize: d.imageSize },
   };
 }

@@ -19,7 +19,7 @@ import { defenseEntry, type DefenseEnv } from "../defenses/registry.js";
 import type { Classifier, LogitsModel } from "../models/classifier.js";
 import { loadClassifier } from "../models/io.js";
 import { createClassifier, NORMALIZATION } from "../models/registry.js";
-import { loadSafetensors, manualSeed, saveSafetensors, tensor, type Tensor } from "../torch/index.js";
+import { Generator, loadSafetensors, nn, saveSafetensors, tensor, type Tensor } from "../torch/index.js";
 import { seedFor } from "../core/seeds.js";
 import { logitsOnCpu } from "../train/device.js";
 import { ArtifactCache, specHash } from "./cache.js";
@@ -81,9 +81,10 @@ export class Materializer {
       const ds = this.data.dataset;
       const train = this.data.train;
       const [, c, h, w] = train.shape;
-      manualSeed(seedFor.weights(spec.seed)); // module constructors draw initial weights from the global generator
-      const fresh = createClassifier(spec.arch, { numClasses: ds.classes.length, inputShape: [c, h, w], width: spec.width,
-        normalization: NORMALIZATION[ds.name === "imagefolder" ? "imagenet" : ds.name] });
+      const init = new Generator(seedFor.weights(spec.seed)); // the layers draw their initial weights from it
+      const fresh = nn.init.withInitGenerator(init, () => createClassifier(spec.arch, { numClasses: ds.classes.length, inputShape: [c, h, w],
+        width: spec.width, normalization: NORMALIZATION[ds.name === "imagefolder" ? "imagenet" : ds.name] }));
+      init.dispose();
       this.ctx.log(`training ${mode === "fast-at" ? "fast-AT " : ""}${spec.arch} (width ${spec.width}, ${spec.epochs} epochs) on ${train.shape[0]} images -> ${dir}`);
       await trainModel(fresh, { train, val: ds.splits.val }, {
         epochs: mode === "fast-at" ? fastAt?.epochs ?? spec.epochs : spec.epochs, batchSize: spec.batchSize, optimizer: spec.optimizer,
@@ -173,7 +174,7 @@ export class Materializer {
       return { data, seconds: 0 };
     }
     const t0 = performance.now();
-    const set = this.data.evalSet;
+    const set = src.images === "adaptive" ? this.data.adaptiveSet : this.data.evalSet;
     const device = this.ctx.device;
     const model = src.threat === "transfer" ? cpuFacing(await this.surrogate(cell.targetIndex), device)
       : src.threat === "whitebox" ? cpuFacing(await this.target(cell.targetIndex), device)

@@ -35,6 +35,11 @@ export const ResultRecordSchema = z.object({
   surrogate: z.string().optional(),
   /** Experiment preset that produced the record. */
   preset: z.string().optional(),
+  /**
+   * True for a radius of the gradient-masking sweep beyond the config's ε list: shown in the
+   * accuracy-against-ε charts and the masking check, left out of the tables and averages.
+   */
+  sweep: z.boolean().optional(),
 });
 export type ResultRecord = z.output<typeof ResultRecordSchema>;
 

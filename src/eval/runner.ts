@@ -15,10 +15,12 @@ import { DEFENSE_NAMES, defenseEntry } from "../defenses/registry.js";
 import type { ExperimentConfig } from "./config.js";
 import { ArtifactCache, specHash } from "./cache.js";
 import { Materializer, type RunStats } from "./materialize.js";
-import { countCorrect } from "../models/evaluate.js";
+import { countCorrect, predict } from "../models/evaluate.js";
+import type { Tensor } from "../torch/index.js";
 import { loadExperimentData, type ExperimentData } from "./experiment-data.js";
 import { RESULTS_VERSION, wilson95, type ResultRecord, type Threat } from "./results.js";
 import { writeSamples } from "./samples.js";
+import { WORST_CASE } from "./report/records.js";
 
 export type { RunStats } from "./materialize.js";
 
@@ -46,6 +48,8 @@ export interface AeSource {
   on: string;
   eot?: number;
   key: string;
+  /** The images attacked: the evaluated set, or its adaptive subset (config.adaptive.evalImages). */
+  images: "eval" | "adaptive";
 }
 
 /** One result cell: which defense of which target, on which inputs. */
@@ -55,12 +59,20 @@ export interface Cell {
   defenseName: string;
   targetIndex: number;
   ae: AeSource | null;
+  /** For a worst-case cell: the AE sets whose per-sample worst case it measures (then `ae` is null). */
+  parts?: AeSource[];
+  /** The images the cell measures (see AeSource.images). */
+  images: "eval" | "adaptive";
 }
+
+export { WORST_CASE } from "./report/records.js";
 
 /** Keys of everything a run can build, each a hash of all that produced it. */
 export interface RunKeys {
   /** The evaluated test images: data identity, count and seed. */
   evalKey: string;
+  /** The adaptive cells' images (evalKey itself when they are all the evaluated images). */
+  adaptiveKey: string;
   target(i: number): string;
   surrogate(i: number): string;
   /** A defense of target i (its name, its settings section, the target's key). */
@@ -83,8 +95,10 @@ export function runKeys(config: ExperimentConfig, data: ExperimentData): RunKeys
   const evalKey = specHash({ data: data.key, evalImages: config.evalImages, seed: config.seed });
   const targets = config.targets.map((t) => { const { surrogate: _s, ...spec } = t; return specHash({ data: data.key, spec, mode: "standard", seed: config.seed }); });
   const surrogates = config.targets.map((t) => specHash({ data: data.key, spec: t.surrogate, mode: "standard", seed: config.seed }));
+  const adaptiveImages = config.adaptive.evalImages;
   return {
     evalKey,
+    adaptiveKey: adaptiveImages === undefined || adaptiveImages >= config.evalImages ? evalKey : specHash({ evalKey, adaptiveImages }),
     target: (i) => targets[i],
     surrogate: (i) => surrogates[i],
     defense: (name, i) => specHash({ defense: name, settings: defenseSettings(config, name), target: targets[i] }),
@@ -103,22 +117,21 @@ export function planCells(config: ExperimentConfig, keys: RunKeys, preset?: stri
   config.targets.forEach((t, i) => {
     const base = { dataset: config.dataset.name, target: t.arch, ...(preset ? { preset } : {}) };
     for (const d of config.defenses) {
-      cells.push({ key: specHash({ cell: "clean", evalKey: keys.evalKey, d: keys.defense(d, i) }), defenseName: d, targetIndex: i, ae: null,
+      cells.push({ key: specHash({ cell: "clean", evalKey: keys.evalKey, d: keys.defense(d, i) }), defenseName: d, targetIndex: i, ae: null, images: "eval",
         record: { ...base, defense: d, threat: "clean", attack: "none", eps: 0 } });
     }
     for (const threat of config.threats) {
-      const adaptive = threat === "adaptive";
-      const attacks = adaptive ? config.adaptive.attacks : config.attacks;
-      const defenses = adaptive && config.adaptive.defenses ? config.defenses.filter((d) => config.adaptive.defenses!.includes(d)) : config.defenses;
-      for (const attack of attacks) {
-        const options = settingsFor(attack, adaptive ? config.adaptive.attackOptions : config.attackOptions);
+      if (threat === "adaptive") {
+        cells.push(...adaptiveCells(config, keys, i, base));
+        continue;
+      }
+      for (const attack of config.attacks) {
+        const options = settingsFor(attack, config.attackOptions);
         for (const eps of config.eps) {
-          for (const d of defenses) {
-            const src = adaptive
-              ? { threat, attack, eps, preset: config.adaptive.preset, options, on: keys.defense(d, i), eot: config.adaptive.eotSamples }
-              : { threat, attack, eps, preset: config.preset, options, on: threat === "transfer" ? keys.surrogate(i) : keys.target(i) };
+          for (const d of config.defenses) {
+            const src = { threat, attack, eps, preset: config.preset, options, on: threat === "transfer" ? keys.surrogate(i) : keys.target(i) };
             const aeKey = specHash({ evalKey: keys.evalKey, ...src });
-            cells.push({ key: specHash({ cell: threat, aeKey, d: keys.defense(d, i) }), defenseName: d, targetIndex: i, ae: { ...src, key: aeKey },
+            cells.push({ key: specHash({ cell: threat, aeKey, d: keys.defense(d, i) }), defenseName: d, targetIndex: i, ae: { ...src, key: aeKey, images: "eval" }, images: "eval",
               record: { ...base, defense: d, threat, attack, eps, ...(threat === "transfer" ? { surrogate: t.surrogate.arch } : {}) } });
           }
         }
@@ -126,6 +139,53 @@ export function planCells(config: ExperimentConfig, keys: RunKeys, preset?: stri
     }
   });
   return cells;
+}
+
+/**
+ * The adaptive cells of target i: every adaptive attack at every ε against each attacked defense,
+ * then each defense's extra attacks, the per-sample worst case over them (when asked), and the
+ * sweep attack at the sweep's radii. A cell already planned (same key) is not planned twice.
+ */
+function adaptiveCells(config: ExperimentConfig, keys: RunKeys, i: number, base: Pick<Cell["record"], "dataset" | "target" | "preset">): Cell[] {
+  const a = config.adaptive;
+  const defenses = a.defenses ? config.defenses.filter((d) => a.defenses!.includes(d)) : config.defenses;
+  const source = (attack: AttackName, eps: number, d: string): AeSource => {
+    const src = { threat: "adaptive" as const, attack, eps, preset: a.preset, options: settingsFor(attack, a.attackOptions), on: keys.defense(d, i), eot: a.eotSamples };
+    return { ...src, key: specHash({ evalKey: keys.adaptiveKey, ...src }), images: "adaptive" };
+  };
+  const cells = new Map<string, Cell>();
+  const add = (d: string, attack: string, eps: number, ae: AeSource | null, parts?: AeSource[]): void => {
+    const key = specHash({ cell: "adaptive", aeKey: ae?.key ?? parts!.map((p) => p.key), d: keys.defense(d, i) });
+    if (!cells.has(key)) cells.set(key, { key, defenseName: d, targetIndex: i, ae, ...(parts ? { parts } : {}), images: "adaptive", record: { ...base, defense: d, threat: "adaptive", attack, eps } });
+  };
+  const attacksOf = (d: string): AttackName[] => [...a.attacks, ...(a.extra[d] ?? []).filter((x) => !a.attacks.includes(x))];
+  for (const attack of a.attacks) {
+    for (const eps of config.eps) for (const d of defenses) add(d, attack, eps, source(attack, eps, d));
+  }
+  for (const d of config.defenses) {
+    for (const attack of (a.extra[d] ?? []).filter((x) => !a.attacks.includes(x))) {
+      for (const eps of config.eps) add(d, attack, eps, source(attack, eps, d));
+    }
+  }
+  if (a.worstCase) {
+    for (const eps of config.eps) {
+      for (const d of new Set([...defenses, ...Object.keys(a.extra)])) {
+        const parts = attacksOf(d).map((attack) => source(attack, eps, d));
+        if (parts.length > 1) add(d, WORST_CASE, eps, null, parts);
+      }
+    }
+  }
+  if (a.sweep) {
+    for (const eps of a.sweep.eps) {
+      for (const d of defenses) {
+        const before = cells.size;
+        add(d, a.sweep.attack, eps, source(a.sweep.attack, eps, d));
+        const added = [...cells.values()][cells.size - 1];
+        if (cells.size > before && !config.eps.includes(eps)) added.record = { ...added.record, sweep: true };
+      }
+    }
+  }
+  return [...cells.values()];
 }
 
 /** Plans, materialises what the cells need, evaluates every uncached cell and writes results.json. */
@@ -153,9 +213,21 @@ export async function runExperiment(config: ExperimentConfig, o: RunOptions): Pr
       }
       const t0 = performance.now();
       const defense = await make.defense(cell.defenseName, cell.targetIndex);
-      const ae = cell.ae ? await make.aes(cell) : null;
-      const set = data.evalSet;
-      const correct = countCorrect((x) => defense.logits(x), set, ae ? ae.data : null, { device: ctx.device });
+      const set = cell.images === "adaptive" ? data.adaptiveSet : data.evalSet;
+      const logits = (x: Tensor) => defense.logits(x);
+      let correct: number;
+      if (cell.parts) {
+        // A sample counts only if the defense classifies it correctly under every part's AE.
+        const alive = new Uint8Array(set.shape[0]).fill(1);
+        for (const part of cell.parts) {
+          const predicted = predict(logits, set, (await make.aes({ ...cell, ae: part })).data, { device: ctx.device });
+          predicted.forEach((p, k) => { if (p !== set.labels[k]) alive[k] = 0; });
+        }
+        correct = alive.reduce((s, v) => s + v, 0);
+      } else {
+        const ae = cell.ae ? await make.aes(cell) : null;
+        correct = countCorrect(logits, set, ae ? ae.data : null, { device: ctx.device });
+      }
       const n = set.shape[0];
       const record: ResultRecord = { ...cell.record, n, accuracy: correct / n, ci95: wilson95(correct, n), seconds: (performance.now() - t0) / 1000 };
       cache.writeCell(cell.key, record);

@@ -5,6 +5,7 @@
 import type { ResultRecord } from "../results.js";
 import type { Chart } from "./charts.js";
 import { attackLabel, defenseLabel, epsLabel, percent, targetLabel } from "./names.js";
+import { MASKING_NOTE, maskingChecks, maskingLine } from "./masking.js";
 import type { SampleGrid } from "./samples.js";
 import { SERIES_LABELS, SUMMARY_SERIES, type SummaryGroup } from "./summary.js";
 import { tableNote, type ReportTable } from "./tables.js";
@@ -26,6 +27,7 @@ export function escapeHtml(text: string): string {
 
 const STYLE = `
 body { font: 14px/1.45 Helvetica, Arial, sans-serif; color: #222; margin: 2em auto; max-width: 1200px; padding: 0 1em; }
+li.flagged { color: #b00; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ddd; } h3 { font-size: 1.05em; }
 table { border-collapse: collapse; margin: 0.5em 0; font-variant-numeric: tabular-nums; }
 th, td { padding: 3px 8px; border-bottom: 1px solid #e4e4e4; text-align: right; white-space: nowrap; }
@@ -90,6 +92,12 @@ export function renderHtml(parts: HtmlReportParts): string {
   for (const t of parts.tables) sections.push(`<h3>${escapeHtml(t.title)}</h3>`, tableHtml(t));
   if (parts.epsCharts.length) {
     sections.push(`<h2>Accuracy against ε</h2>`, `<p class="note">ε = 0 is the clean accuracy; bands are 95 % Wilson intervals.</p>`, `<div class="charts">${parts.epsCharts.map(figure).join("\n")}</div>`);
+  }
+  const masking = maskingChecks(parts.records);
+  if (masking.length) {
+    // maskingLine marks the verdict with Markdown bold; HTML gets <strong>.
+    const items = masking.map((r) => `<li${r.flagged ? ' class="flagged"' : ""}>${escapeHtml(maskingLine(r)).replace(/\*\*(.+?)\*\*/g, "<strong>$1</strong>")}</li>`);
+    sections.push(`<h2>Gradient-masking check</h2>`, `<p class="note">${escapeHtml(MASKING_NOTE)}</p>`, `<ul>\n${items.join("\n")}\n</ul>`);
   }
   if (parts.samples) sections.push(samplesSection(parts.samples));
   return `<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>IDFR evaluation report</title>\n<style>${STYLE}</style>\n</head>\n<body>\n${sections.join("\n")}\n</body>\n</html>\n`;

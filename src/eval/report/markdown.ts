@@ -3,6 +3,7 @@ import type { ResultRecord } from "../results.js";
 import { defenseLabel, percent, targetLabel } from "./names.js";
 import { SERIES_LABELS, SUMMARY_SERIES, summarize } from "./summary.js";
 import { buildTables, tableNote, type ReportTable } from "./tables.js";
+import { MASKING_NOTE, maskingChecks, maskingLine } from "./masking.js";
 
 const escapeCell = (s: string): string => s.replace(/\|/g, "\\|");
 
@@ -47,6 +48,8 @@ export function renderMarkdown(records: readonly ResultRecord[]): string {
   }
   parts.push("Accuracy (%) of each defense on clean test images and on adversarial examples; `a/b/c` are the values at ε = a, b, c on the 0–255 scale (l∞).", "");
   for (const t of tables) parts.push(`## ${t.title}`, "", tableMarkdown(t), "", tableNote(t), "");
+  const masking = maskingChecks(records);
+  if (masking.length) parts.push("## Gradient-masking check", "", MASKING_NOTE, "", ...masking.map((r) => `- ${maskingLine(r)}`), "");
   const summary = summaryMarkdown(records);
   if (summary) {
     parts.push("## Averages (as in the paper's Fig. 3)", "", "Mean accuracy (%) over every attack, ε and target of a setting; the worst baseline is the one with the lowest mean.", "", summary, "");

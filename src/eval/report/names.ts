@@ -21,9 +21,9 @@ const DEFENSE_ORDER = ["none", "nrp", "fast-at", "comdefend", "feature-squeezing
 /** IDFR and its ablation close the table. */
 const LAST_DEFENSES = DEFENSES.filter((d) => d.group === "idfr").map((d) => d.name);
 
-const ATTACK_LABELS: Record<string, string> = Object.fromEntries(ATTACKS.map((a) => [a.name, a.label]));
-/** The paper's column order (FGSM, CW, BIM), then the attacks it did not run. */
-const ATTACK_ORDER = [...ATTACKS].sort((a, b) => a.column - b.column).map((a) => a.name);
+const ATTACK_LABELS: Record<string, string> = { ...Object.fromEntries(ATTACKS.map((a) => [a.name, a.label])), "worst-case": "Worst case" };
+/** The paper's column order (FGSM, CW, BIM), then the attacks it did not run; the per-sample worst case last. */
+const ATTACK_ORDER = [...[...ATTACKS].sort((a, b) => a.column - b.column).map((a) => a.name), "worst-case"];
 
 const DATASET_LABELS: Record<string, string> = {
   ...Object.fromEntries(DATASETS.map((d) => [d.name, d.label])),

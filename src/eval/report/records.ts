@@ -48,3 +48,12 @@ export class RecordIndex {
 
 /** True for records of an attacked cell (not a clean-input one). */
 export const isAttacked = (r: ResultRecord): boolean => r.attack !== "none" && r.threat !== "clean";
+
+/** The record name of the per-sample worst case over a defense's adaptive attacks. */
+export const WORST_CASE = "worst-case";
+
+/** Records the tables show: all but the masking sweep's extra radii. */
+export const inTables = (r: ResultRecord): boolean => r.sweep !== true;
+
+/** Records the averages run over: one attack at one of the config's radii (no sweep radii, no worst case). */
+export const inAverages = (r: ResultRecord): boolean => r.sweep !== true && r.attack !== WORST_CASE;

@@ -5,7 +5,7 @@
  */
 import type { ResultRecord } from "../results.js";
 import { datasetLabel, firstSeen, isBaseline, sortPlain, sortThreats, threatShort } from "./names.js";
-import { isAttacked, RecordIndex } from "./records.js";
+import { inAverages, isAttacked, RecordIndex } from "./records.js";
 
 /** The five bars of one group, as fractions; a series the records cannot support is absent. */
 export interface SummaryGroup {
@@ -37,7 +37,7 @@ export function summarize(records: readonly ResultRecord[]): SummaryGroup[] {
   const index = new RecordIndex(records);
   const groups: SummaryGroup[] = [];
   for (const dataset of sortPlain(index.records.map((r) => r.dataset))) {
-    const attacked = index.where((r) => r.dataset === dataset && isAttacked(r));
+    const attacked = index.where((r) => r.dataset === dataset && isAttacked(r) && inAverages(r));
     for (const threat of sortThreats(attacked.map((r) => r.threat))) {
       const cells = attacked.filter((r) => r.threat === threat);
       const targets = firstSeen(cells.map((r) => r.target));

@@ -5,7 +5,7 @@
  */
 import type { ResultRecord } from "../results.js";
 import { attackLabel, datasetLabel, defenseLabel, epsLabel, firstSeen, percent, sortAttacks, sortDefenses, sortPlain, sortThreats, targetLabel, threatLabel } from "./names.js";
-import { isAttacked, RecordIndex } from "./records.js";
+import { inTables, isAttacked, RecordIndex } from "./records.js";
 
 /** A column: clean accuracy or one attack (all ε), for one target. */
 export interface TableColumn {
@@ -68,7 +68,7 @@ export function buildTables(records: readonly ResultRecord[]): ReportTable[] {
 }
 
 function buildTable(index: RecordIndex, dataset: string, threat: string, targets: string[]): ReportTable {
-  const inScope = index.where((r) => r.dataset === dataset && targets.includes(r.target) && (r.threat === threat || r.threat === "clean"));
+  const inScope = index.where((r) => inTables(r) && r.dataset === dataset && targets.includes(r.target) && (r.threat === threat || r.threat === "clean"));
   const attackedCells = inScope.filter((r) => r.threat === threat && isAttacked(r));
   const attacks = sortAttacks(attackedCells.map((r) => r.attack));
   const epsilons = [...new Map(attackedCells.map((r) => [epsLabel(r.eps), r.eps])).values()].sort((a, b) => a - b);
