@@ -1,6 +1,8 @@
 import { writeFile } from "node:fs/promises";
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Argument, Command, InvalidArgumentError, Option } from "commander";
+import type { ProgressMode } from "../core/progress.js";
 import { DATASET_NAMES, loadDataset, type Dataset, type DatasetName, type LoadDatasetOptions, type SplitName } from "../data/datasets.js";
+import { DEFAULT_DOWNLOAD_TIMEOUT_MS, defaultDataRoot, DOWNLOADABLE_DATASETS, downloadDataset, type DownloadableDataset, type SourceTable } from "../data/download.js";
 import { gridSize, imageGridPng, MAX_GRID_SIDE } from "../data/grid.js";
 import { Rng } from "../data/random.js";
 import { readDataFile, sniffPath } from "../data/sniff.js";
@@ -9,6 +11,7 @@ import { classCounts, type ImageSet } from "../data/types.js";
 /**
  * `idfr data info <name|path>` and `idfr data show <name|path>`: what a dataset holds, and a look
  * at its images. A dataset name is loaded with its splits; a path is sniffed for its format.
+ * `idfr data download <name>`: the dataset's official files, checked against their checksums.
  */
 
 /** Most images `data show` puts in one grid, and the largest enlargement. */
@@ -37,9 +40,17 @@ export interface DataCommandOutput {
   write(text: string): unknown;
 }
 
-/** Adds the `data` command group (`data info`, `data show`) to `program`; returns the group. */
-export function registerDataCommands(program: Command, out: DataCommandOutput = process.stdout): Command {
-  const data = program.command("data").description("inspect datasets: formats, splits, class balance, sample images");
+interface DownloadFlags {
+  root?: string;
+  extra?: boolean;
+  mirror?: string[];
+  timeout: number;
+  progress?: ProgressMode;
+}
+
+/** Adds the `data` command group (`data info`, `data show`, `data download`) to `program`; returns the group. */
+export function registerDataCommands(program: Command, out: DataCommandOutput = process.stdout, sources?: Partial<SourceTable>): Command {
+  const data = program.command("data").description("inspect and download datasets: formats, splits, class balance, sample images");
 
   withCommonOptions(
     data
@@ -76,6 +87,30 @@ export function registerDataCommands(program: Command, out: DataCommandOutput = 
     const names = picked.map((i) => set.classes[set.labels[i]]);
     out.write(`wrote ${flags.out}: ${n} ${flags.split} images of ${loaded.title}, row by row: ${names.join(", ")}\n`);
   });
+
+  data
+    .command("download")
+    .description("download a dataset's official files, check their MD5 checksums and unpack them where the loader looks (resumes a partial download)")
+    .addArgument(new Argument("<name>", "the dataset").choices(DOWNLOADABLE_DATASETS))
+    .option("--root <dir>", `the dataset folder, later given as --root (or --data to \`idfr run\`) (default: ${defaultDataRoot("<name>" as DownloadableDataset)})`)
+    .option("--extra", "SVHN: also download extra_32x32.mat (1.3 GB)")
+    .option("--mirror <url>", "a base URL holding the same file names, used instead of the official ones (repeatable; checksums still apply)", (v: string, prev: string[] = []) => [...prev, v])
+    .option("--timeout <seconds>", "wait at most this long for a server's answer or the next bytes", positiveNumber, DEFAULT_DOWNLOAD_TIMEOUT_MS / 1000)
+    .addOption(new Option("--progress <mode>", "progress display: a live bar, plain lines (logs) or none (default: bar on a terminal)").choices(["bar", "lines", "none"]))
+    .action(async (name: DownloadableDataset, flags: DownloadFlags) => {
+      const result = await downloadDataset(name, {
+        root: flags.root,
+        extra: flags.extra ?? false,
+        mirrors: flags.mirror,
+        sources,
+        timeoutMs: flags.timeout * 1000,
+        progress: flags.progress,
+        log: (line) => out.write(`${line}\n`),
+      });
+      const fetched = result.files.filter((f) => f.status !== "present").length;
+      out.write(`${name}: ${fetched === 0 ? "already complete" : `${fetched} file${fetched === 1 ? "" : "s"} downloaded`} in ${result.root} (MD5s checked against the published ones)\n`);
+      out.write(`use it with --root ${result.root}, e.g. \`idfr data info ${name} --root ${result.root}\`\n`);
+    });
   return data;
 }
 
@@ -152,6 +187,12 @@ function intInRange(min: number, max: number): (value: string) => number {
     }
     return n;
   };
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!(Number.isFinite(n) && n > 0)) throw new InvalidArgumentError(`expected a positive number, got ${JSON.stringify(value)}`);
+  return n;
 }
 
 function positiveInt(value: string): number {
