@@ -3,6 +3,8 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Option, type Command } from "commander";
 import type { RunContext } from "../core/context.js";
+import type { ProgressMode } from "../core/progress.js";
+import { ensureDatasetFiles, isDownloadable } from "../data/download.js";
 import { readExperiment, type ExperimentConfig } from "../eval/config.js";
 import { EXPERIMENT_PRESETS, presetConfigs } from "../eval/presets.js";
 import { renderMarkdown, writeReport } from "../eval/report/index.js";
@@ -32,6 +34,18 @@ function summaryLine(s: RunStats): string {
     `${s.aeSetsCrafted} AE sets crafted; ${s.seconds.toFixed(0)} s`;
 }
 
+/**
+ * Checks that each config's dataset files are under its folder before any work; with --download
+ * fetches the missing ones there (never asks: the flag is the consent), without it the error
+ * names the `idfr data download` command.
+ */
+async function ensureData(configs: ExperimentConfig[], o: { download?: boolean; progress?: ProgressMode; quiet?: boolean }): Promise<void> {
+  for (const { dataset } of configs) {
+    if (dataset.root === undefined || !isDownloadable(dataset.name)) continue;
+    await ensureDatasetFiles(dataset.name, dataset.root, { download: o.download === true, progress: o.quiet ? "none" : o.progress, log: (l) => console.log(l) });
+  }
+}
+
 /** The context of a run command: --device, --progress (--quiet is --progress none), log lines on stdout. */
 function context(o: RunFlags & { quiet?: boolean }): RunContext {
   return contextFromFlags({ ...o, progress: o.quiet ? "none" : o.progress }, { resume: true, log: (l) => console.log(l) });
@@ -44,11 +58,13 @@ export function registerRunCommands(program: Command): void {
     .argument("<config>", "config file or preset name")
     .option("--data <dir>", "dataset folder for paper presets")
     .option("--svhn <dir>", "paper-ablation: folder with SVHN's .mat files")
+    .option("--download", "download missing dataset files (CIFAR-10/100, SVHN, MNIST, Fashion-MNIST) into --data / --svhn first, MD5-checked")
     .option("--out <dir>", "results folder (default runs/<name>)")
     .option("--quiet", "no progress bars"), { progress: true })
     .action(async (spec: string, o: RunFlags & { data?: string; svhn?: string; out?: string; quiet?: boolean }) => {
       const isFile = existsSync(spec);
       const configs = isFile ? [readExperiment(spec)] : presetConfigs(spec, { root: o.data, svhnRoot: o.svhn });
+      await ensureData(configs, o);
       await execute(configs, o.out ?? join("runs", configs[0].name), isFile ? undefined : spec, context(o));
     });
 
