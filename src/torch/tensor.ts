@@ -287,6 +287,8 @@ export class Tensor implements Disposable {
   }
   argmax(dim?: number, keepdim = false): Tensor { return op("aten::argmax", [this, dim ?? null, keepdim]); }
   argmin(dim?: number, keepdim = false): Tensor { return op("aten::argmin", [this, dim ?? null, keepdim]); }
+  /** Running sums along `dim` (same shape). */
+  cumsum(dim: number): Tensor { return op("aten::cumsum", [this, dim]); }
   /** Sorted values and their indices along `dim`. */
   sort(dim = -1, descending = false): { values: Tensor; indices: Tensor } {
     const [values, indices] = ops("aten::sort", [this, dim, descending]);
