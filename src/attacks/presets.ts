@@ -12,21 +12,25 @@
  * - `standard`: as the field runs them now: 10 steps of ε/4, random start (BIM has none by
  *   definition).
  * - `standard-20`: the common stronger schedule, 20 steps of ε/4 with a random start.
- * CW-L2, PGD-L2 and APGD have no paper settings: every preset leaves them at their defaults
- * (CW-L2 9x100, PGD-L2 10 steps of 2.5ε/10, APGD 100 iterations). Explicit options override the
- * preset.
+ * CW-L2, PGD-L2, the APGD family, FAB, Square and AutoAttack have no paper settings: every preset
+ * leaves them at their defaults (CW-L2 9x100, PGD-L2 10 steps of 2.5ε/10, APGD 100 iterations,
+ * AutoAttack's version "standard"). Explicit options override the preset.
  */
 import type { LogitsModel } from "../models/classifier.js";
 import { checkChoice, checkNumber, parseWith, unknownName } from "../core/validate.js";
 import { APGD, type APGDOptions } from "./apgd.js";
+import { APGDTargeted, type APGDTargetedOptions } from "./apgd-targeted.js";
 import type { Attack } from "./attack.js";
+import { AutoAttack, type AutoAttackOptions } from "./autoattack.js";
 import { BIM, type BIMOptions } from "./bim.js";
 import { CWL2, type CWL2Options } from "./cw-l2.js";
 import { CWLinf, type CWLinfOptions } from "./cw-linf.js";
+import { FAB, type FABOptions } from "./fab.js";
 import { FGSM, type FGSMOptions } from "./fgsm.js";
 import { AttackSettingsSchema, type AttackSettings } from "./options.js";
 import { PGD, type PGDOptions } from "./pgd.js";
 import { PGDL2, type PGDL2Options } from "./pgd-l2.js";
+import { Square, type SquareOptions } from "./square.js";
 
 /** One registered attack. */
 export interface AttackEntry {
@@ -42,6 +46,8 @@ export interface AttackEntry {
   column: number;
   /** Whether the preset schedule applies (the paper's l_inf iterative attacks). */
   presetSchedule: boolean;
+  /** Whether it takes a targeted goal (`run(x, y, { target })`); FAB and AutoAttack choose their own targets. */
+  targeted: boolean;
   create(model: LogitsModel, options: Record<string, unknown>): Attack<object>;
 }
 
@@ -49,22 +55,32 @@ const PGD_KEYS = ["steps", "stepSize", "randomStart", "seed"] as const;
 
 /** Every attack, in the order of ATTACK_NAMES. */
 export const ATTACKS = [
-  { name: "fgsm", label: "FGSM", norm: "linf", description: "fast gradient sign method, one step", settings: [], column: 0, presetSchedule: false,
+  { name: "fgsm", label: "FGSM", norm: "linf", description: "fast gradient sign method, one step", settings: [], column: 0, presetSchedule: false, targeted: true,
     create: (m, o) => new FGSM(m, o) },
-  { name: "bim", label: "BIM", norm: "linf", description: "basic iterative method (iterated FGSM, no random start)", settings: ["steps", "stepSize"], column: 2, presetSchedule: true,
+  { name: "bim", label: "BIM", norm: "linf", description: "basic iterative method (iterated FGSM, no random start)", settings: ["steps", "stepSize"], column: 2, presetSchedule: true, targeted: true,
     create: (m, o) => new BIM(m, o) },
-  { name: "pgd", label: "PGD", norm: "linf", description: "projected gradient descent on CE, random start", settings: PGD_KEYS, column: 3, presetSchedule: true,
+  { name: "pgd", label: "PGD", norm: "linf", description: "projected gradient descent on CE, random start", settings: PGD_KEYS, column: 3, presetSchedule: true, targeted: true,
     create: (m, o) => new PGD(m, o) },
-  { name: "cw", label: "CW", norm: "linf", description: "Carlini-Wagner margin loss by projected l_inf steps", settings: [...PGD_KEYS, "kappa"], column: 1, presetSchedule: true,
+  { name: "cw", label: "CW", norm: "linf", description: "Carlini-Wagner margin loss by projected l_inf steps", settings: [...PGD_KEYS, "kappa"], column: 1, presetSchedule: true, targeted: true,
     create: (m, o) => new CWLinf(m, o) },
-  { name: "cw-l2", label: "CW-L2", norm: "l2", description: "Carlini-Wagner L2 (Adam, binary search on c; no budget)", settings: ["steps", "binarySteps", "lr", "initialConst", "kappa"], column: 6, presetSchedule: false,
+  { name: "cw-l2", label: "CW-L2", norm: "l2", description: "Carlini-Wagner L2 (Adam, binary search on c; no budget)", settings: ["steps", "binarySteps", "lr", "initialConst", "kappa"], column: 11, presetSchedule: false, targeted: true,
     create: (m, { eps: _eps, ...o }) => new CWL2(m, o) },
-  { name: "pgd-l2", label: "PGD-L2", norm: "l2", description: "projected gradient descent in an L2 ball", settings: PGD_KEYS, column: 7, presetSchedule: false,
+  { name: "pgd-l2", label: "PGD-L2", norm: "l2", description: "projected gradient descent in an L2 ball", settings: PGD_KEYS, column: 12, presetSchedule: false, targeted: true,
     create: (m, o) => new PGDL2(m, o) },
-  { name: "apgd-ce", label: "APGD-CE", norm: "linf", description: "auto-PGD on cross-entropy (AutoAttack)", settings: ["steps", "restarts", "seed", "rho"], column: 4, presetSchedule: false,
+  { name: "apgd-ce", label: "APGD-CE", norm: "linf", description: "auto-PGD on cross-entropy (AutoAttack)", settings: ["steps", "restarts", "seed", "rho"], column: 4, presetSchedule: false, targeted: true,
     create: (m, o) => new APGD(m, { ...o, loss: "ce" }) },
-  { name: "apgd-dlr", label: "APGD-DLR", norm: "linf", description: "auto-PGD on the DLR loss (AutoAttack)", settings: ["steps", "restarts", "seed", "rho"], column: 5, presetSchedule: false,
+  { name: "apgd-dlr", label: "APGD-DLR", norm: "linf", description: "auto-PGD on the DLR loss (AutoAttack)", settings: ["steps", "restarts", "seed", "rho"], column: 5, presetSchedule: false, targeted: true,
     create: (m, o) => new APGD(m, { ...o, loss: "dlr" }) },
+  { name: "apgd-t", label: "APGD-T", norm: "linf", description: "auto-PGD on the targeted DLR loss, most likely other classes in turn (AutoAttack)", settings: ["steps", "restarts", "seed", "rho", "targetClasses"], column: 6, presetSchedule: false, targeted: true,
+    create: (m, o) => new APGDTargeted(m, o) },
+  { name: "fab", label: "FAB", norm: "linf", description: "fast adaptive boundary attack, minimal l_inf distortion (AutoAttack)", settings: ["steps", "restarts", "seed"], column: 7, presetSchedule: false, targeted: false,
+    create: (m, o) => new FAB(m, o) },
+  { name: "fab-t", label: "FAB-T", norm: "linf", description: "FAB steered at the most likely other classes in turn (AutoAttack)", settings: ["steps", "restarts", "seed", "targetClasses"], column: 8, presetSchedule: false, targeted: false,
+    create: (m, o) => new FAB(m, { ...o, targeted: true }) },
+  { name: "square", label: "Square", norm: "linf", description: "score-based random search with squares, no gradients (AutoAttack)", settings: ["queries", "pInit", "restarts", "seed"], column: 9, presetSchedule: false, targeted: true,
+    create: (m, o) => new Square(m, o) },
+  { name: "autoattack", label: "AutoAttack", norm: "linf", description: "APGD-CE, APGD-T, FAB-T, Square on what each left robust (version standard; rand: EOT)", settings: ["version", "attacks", "seed", "steps", "restarts", "targetClasses", "queries", "pInit", "rho", "eotIter"], column: 10, presetSchedule: false, targeted: false,
+    create: (m, o) => new AutoAttack(m, o) },
 ] as const satisfies readonly AttackEntry[];
 
 export type AttackName = (typeof ATTACKS)[number]["name"];
@@ -111,6 +127,11 @@ export interface AttackOptionsByName {
   "pgd-l2": PGDL2Options;
   "apgd-ce": Omit<APGDOptions, "loss">;
   "apgd-dlr": Omit<APGDOptions, "loss">;
+  "apgd-t": APGDTargetedOptions;
+  fab: Omit<FABOptions, "targeted">;
+  "fab-t": Omit<FABOptions, "targeted">;
+  square: SquareOptions;
+  autoattack: AutoAttackOptions;
 }
 
 /** Options of {@link makeAttack}: the budget (ignored by CW-L2, which has none), a preset and overrides. */

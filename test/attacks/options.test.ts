@@ -26,7 +26,7 @@ test("bad options throw errors that name the option and the value", () => {
   assert.throws(() => new PGD(model, { stepsize: 0.1 } as never), /PGD: unknown option "stepsize"/);
   assert.throws(() => new PGD(42 as never), /model: expected a function from images to logits or an object with forward\(\), got 42/);
   assert.throws(() => withEot(model, 0), /eotSamples: expected a positive integer, got 0/);
-  assert.throws(() => makeAttack("deepfool" as "fgsm", model, { eps: 0.1 }), /attack: expected one of "fgsm", .*"apgd-dlr", got "deepfool"/);
+  assert.throws(() => makeAttack("deepfool" as "fgsm", model, { eps: 0.1 }), /attack: expected one of "fgsm", .*"apgd-dlr", .*"autoattack", got "deepfool"/);
   assert.throws(() => makeAttack("bim", model, { eps: 0.1, preset: "madry" as never }), /preset: expected one of "paper", "reference-code", "standard", "standard-20", got "madry"/);
   assert.throws(() => makeAttack("pgd", model, { eps: -0.5 }), /eps: expected a number in \[0, 1\], got -0.5/);
 });
@@ -74,10 +74,14 @@ test("presets give the paper's, the reference code's and the standard step setti
   assert.equal(new BIM(model, { eps: 16 / 255 }).options.steps, 20);
 });
 
-test("APGD checkpoints follow p0 = 0, p1 = 0.22, p(j+1) = p(j) + max(p(j) − p(j−1) − 0.03, 0.06)", () => {
+test("APGD checkpoints: AutoAttack's integer windows, which at N = 100 are the paper's p0 = 0, p1 = 0.22, p(j+1) = p(j) + max(p(j) − p(j−1) − 0.03, 0.06)", () => {
   // p = 0.22, 0.41, 0.57, 0.70, 0.80, 0.87, 0.93, 0.99, 1.05 -> ceil(100 p)
   assert.deepEqual(apgdCheckpoints(100), [22, 41, 57, 70, 80, 87, 93, 99]);
-  assert.deepEqual(apgdCheckpoints(10), [3, 5, 6, 7, 8, 9, 10]);
+  // N = 10: first window max(⌊2.2⌋, 1) = 2, then shorter by max(⌊0.3⌋, 1) = 1 down to max(⌊0.6⌋, 1) = 1.
+  assert.deepEqual(apgdCheckpoints(10), [2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  // N = 50: windows 11, 10, 9, 8, 7 (the next, 6, would end at 51).
+  assert.deepEqual(apgdCheckpoints(50), [11, 21, 30, 38, 45]);
+  assert.deepEqual(apgdCheckpoints(1), [1]);
 });
 
 test("losses: CW margin, DLR and targeted DLR match hand-computed values", () => {
