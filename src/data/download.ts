@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { createReadStream, existsSync, renameSync, rmSync, statSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { ensureDir } from "../core/fs.js";
 import { Interrupted, interruptRequested, watchInterrupt } from "../core/interrupt.js";
 import { Progress, type ProgressMode } from "../core/progress.js";
@@ -220,7 +220,7 @@ async function fetchVerified(file: SourceFile, urls: readonly string[], path: st
   }
   const tried = attempts.map((a) => `${a.url}: ${a.reason}`).join("; ");
   const kept = existsSync(part) ? `; the partial file ${part} (${statSync(part).size} bytes) is kept, run again to resume` : "";
-  throw new DownloadError(file.name, `could not download ${file.name} into ${join(path, "..")} (tried ${attempts.length} URL${attempts.length === 1 ? "" : "s"}): ${tried}${kept}`, attempts);
+  throw new DownloadError(file.name, `could not download ${file.name} into ${dirname(path)} (tried ${attempts.length} URL${attempts.length === 1 ? "" : "s"}): ${tried}${kept}`, attempts);
 }
 
 /** A failure of one URL; the next mirror is tried. */
@@ -303,7 +303,7 @@ async function fetchToPart(url: string, part: string, label: string, options: Do
           await out.write(chunk);
           received += chunk.length;
           const secs = (performance.now() - start) / 1000;
-          progress.update(megabytes(offset + received), { "MB/s": secs > 0 ? received / 1e6 / secs : 0 });
+          progress.update(megabytes(offset + received), { "MB/s": (secs > 0 ? received / 1e6 / secs : 0).toFixed(1) });
           if (interruptRequested()) controller.abort(INTERRUPT);
         }
       }
@@ -363,7 +363,8 @@ async function unpack(archive: string, root: string, file: SourceFile): Promise<
   if (existsSync(final)) {
     throw new DataFormatError(final, `is already there but lacks ${missingUnpacked(root, file).join(", ")}; delete it and run again to unpack ${file.name} afresh`);
   }
-  const temp = join(root, `.${layout.folder}.unpacking-${process.pid}`);
+  // A fixed name, so that what an unpacking killed midway leaves is removed by the next one.
+  const temp = join(root, `.${layout.folder}.unpacking`);
   rmSync(temp, { recursive: true, force: true });
   try {
     await extractTarGz(archive, temp, { only: layout.folder });

@@ -308,3 +308,14 @@ test("idfr data download: --root, progress none, and what it prints", async (t) 
   assert.equal(server.requests.length, 4);
   await assert.rejects(program.parseAsync(["data", "download", "imagenet"], { from: "user" }), /value 'imagenet' is invalid for argument 'name'\. Allowed choices are cifar10, cifar100, svhn, mnist, fashion-mnist/);
 });
+
+test("idfr run on a paper preset whose files are missing names the download command (no --download: nothing fetched)", async (t) => {
+  const { registerRunCommands } = await import("../../src/cli/run.js");
+  const root = join(tempDir(t), "cifar");
+  mkdirSync(root);
+  const program = new Command("idfr").exitOverride().configureOutput({ writeErr: () => {} });
+  registerRunCommands(program);
+  await assert.rejects(program.parseAsync(["run", "paper-cifar100", "--data", root, "--out", join(root, "out")], { from: "user" }),
+    { message: `${root}: the cifar100 files are missing (train.bin, test.bin, fine_label_names.txt, coarse_label_names.txt); download them with \`idfr data download cifar100 --root ${root}\`, or add --download` });
+  assert.deepEqual(readdirSync(root), [], "nothing was written before the check");
+});
