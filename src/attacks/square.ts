@@ -207,25 +207,33 @@ export class Square extends Attack<ResolvedSquareOptions> {
   #once(x: Tensor, y: Tensor, goal: Goal, sampleIds: number[], restart: number): { adversarial: Tensor; loss: number[]; queries: number[] } {
     const o = this.options;
     const [n, c, h, w] = x.shape;
-    const lower = keep(x.sub(o.eps));
-    const upper = keep(x.add(o.eps));
+    // Tensors that live across iterations, freed at the end (all but `best`, which is returned).
+    const owned: Tensor[] = [];
+    const own = (t: Tensor): Tensor => {
+      owned.push(keep(t));
+      return t;
+    };
     const windows = new WindowStream(deriveSeed(o.seed, WINDOWS, restart), 2 + c);
-    // State over all rows, updated in place for the rows still open.
-    const best = keep(x.add(this.#stripes(x, sampleIds, restart).mul(o.eps)).clamp(0, 1));
-    const first = this.#marginAndLoss(best, y, goal);
-    const marginMin = keep(first.margin);
-    // With the margin loss both are one tensor; the two are updated apart, so copy.
-    const lossMin = keep(first.loss === first.margin ? first.loss.clone() : first.loss);
-    const queries = new Array<number>(n).fill(1);
-    let margins = marginMin.toArray();
+    // The open rows and their slices of x, y, the goal and the bounds, remade when rows close.
+    let rows: number[] = [];
+    let sub: Sub | null = null;
     try {
-      let rows: number[] = [];
-      let sub: { index: Tensor; x: Tensor; y: Tensor; goal: Goal; lower: Tensor; upper: Tensor } | null = null;
+      const lower = own(x.sub(o.eps));
+      const upper = own(x.add(o.eps));
+      // State over all rows, updated in place for the rows still open.
+      const best = own(x.add(this.#stripes(x, sampleIds, restart).mul(o.eps)).clamp(0, 1));
+      const first = this.#marginAndLoss(best, y, goal);
+      const marginMin = own(first.margin);
+      // With the margin loss both are one tensor; the two are updated apart, so copy.
+      const lossMin = own(first.loss === first.margin ? first.loss.clone() : first.loss);
+      const queries = new Array<number>(n).fill(1);
+      let margins = marginMin.toArray();
       for (let it = 0; it < o.queries; it++) {
         const open = margins.flatMap((m, i) => (m > 0 ? [i] : []));
         if (open.length === 0) break;
         if (sub === null || open.length !== rows.length) {
           if (sub !== null) disposeSub(sub);
+          sub = null;
           rows = open;
           sub = keepSub(tidy(() => {
             const index = indexTensor(rows, x);
@@ -259,13 +267,11 @@ export class Square extends Attack<ResolvedSquareOptions> {
         });
         for (const row of rows) queries[row]++;
       }
-      if (sub !== null) disposeSub(sub);
+      owned.splice(owned.indexOf(best), 1);
       return { adversarial: best, loss: lossMin.toArray(), queries };
-    } catch (err) {
-      best.dispose();
-      throw err;
     } finally {
-      for (const t of [lower, upper, marginMin, lossMin]) t.dispose();
+      for (const t of owned) t.dispose();
+      if (sub !== null) disposeSub(sub);
       windows.dispose();
     }
   }

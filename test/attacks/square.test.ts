@@ -7,8 +7,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { PGD } from "../../src/attacks/index.js";
+import { fmix32 } from "../../src/core/seeds.js";
 import { Square, squareP, squareSide } from "../../src/attacks/square.js";
-import { isGradEnabled, keep, manualSeed, noGrad, rand, randn, setNumThreads, tensor, tidy, type Tensor } from "../../src/torch/index.js";
+import { isGradEnabled, keep, manualSeed, memory, noGrad, rand, randn, setNumThreads, tensor, tidy, type Tensor } from "../../src/torch/index.js";
 import { LinearModel, smallCnn } from "./models.js";
 
 setNumThreads(1);
@@ -50,12 +51,8 @@ test("square side: max(round(sqrt(p·H·W)), 1) with Python's half-to-even round
 /** A 2-class linear model on 1x8x8 images: z0 = w·x + b, z1 = 0, with random signs in w and ‖w‖₁ = 1. */
 function linearCase(distances: number[]): { model: LinearModel; x: Tensor; y: Tensor } {
   const d = 64;
-  // Fixed pseudo-random signs (a small LCG), so the model does not depend on any generator.
-  let state = 12345;
-  const signs = Array.from({ length: d }, () => {
-    state = (state * 1103515245 + 12345) % 2 ** 31;
-    return state % 2 === 0 ? 1 : -1;
-  });
+  // Fixed pseudo-random signs (the low bit of a hash of the index), independent of any generator.
+  const signs = Array.from({ length: d }, (_, i) => (fmix32(i + 1) & 1 ? 1 : -1));
   const sumW = signs.reduce((a, s) => a + s / d, 0);
   const model = new LinearModel([signs.map((s) => s / d), new Array(d).fill(0)], [-0.5 * sumW, 0]);
   // x = 0.5 + a·sign(w) has margin w·x + b = a, and l_inf distance a to the boundary (‖w‖₁ = 1);
@@ -72,7 +69,8 @@ test("linear model: breaks every point well inside ε of the boundary, none beyo
   const near = [0.01, 0.02, 0.03, 0.04];
   const far = [0.105, 0.12, 0.2, 0.4];
   const { model, x, y } = linearCase([...near, ...far]);
-  const queries = 400;
+  // AutoAttack's schedule reaches 1-pixel squares after iteration 1000, which a random-sign w needs.
+  const queries = 2000;
   const attack = new Square(model, { eps: EPS, queries, seed: 1 });
   const r = attack.run(x, y);
   assert.deepEqual(r.success, [...near.map(() => true), ...far.map(() => false)]);
@@ -141,9 +139,10 @@ test("already misclassified points are returned unchanged and cost no queries", 
 });
 
 test("restarts attack only the unbroken points again and add up their queries", () => {
-  const { model, x, y } = linearCase([0.02, 0.3]);
+  const { model, x, y } = linearCase([0.005, 0.3]);
   tidy(() => {
     const one = new Square(model, { eps: EPS, queries: 30, seed: 4 }).run(x, y);
+    assert.deepEqual(one.success, [true, false]);
     const two = new Square(model, { eps: EPS, queries: 30, seed: 4, restarts: 2 }).run(x, y);
     assert.equal(two.queries[1], 2 * 31);
     // The broken point is not attacked again: same queries, same example.
@@ -208,6 +207,33 @@ test("targeted: reaches the target class on the linear model when it is within �
     const r = new Square(three, { eps: EPS, queries: 200, seed: 1 }).run(x, y, { target });
     assert.deepEqual(r.success, [true, false]);
     assert.deepEqual(r.predictions.slice(0, 1), [2]);
+  });
+});
+
+test("leaves no tensors behind, also when the model fails mid-run", () => {
+  const { model, x, y } = linearCase([0.02, 0.3]);
+  const before = memory().numTensors;
+  new Square(model, { eps: EPS, queries: 50, restarts: 2 }).run(x, y).adversarial.dispose();
+  assert.equal(memory().numTensors, before);
+  let calls = 0;
+  const failing = (input: Tensor): Tensor => {
+    if (++calls === 5) throw new Error("model failed");
+    return model.forward(input);
+  };
+  assert.throws(() => new Square(failing, { eps: EPS, queries: 50 }).run(x, y), /model failed/);
+  assert.equal(memory().numTensors, before);
+});
+
+test("defaults are AutoAttack's: ε 8/255, 5000 queries, pInit 0.8, 1 restart, margin loss, seed 0, unscaled schedule", () => {
+  const { model, x, y } = linearCase([0.3]);
+  const square = new Square(model);
+  assert.equal(square.name, "square");
+  assert.deepEqual({ ...square.options }, { eps: 8 / 255, queries: 5000, pInit: 0.8, restarts: 1, loss: "margin", seed: 0, rescaleSchedule: false });
+  // The schedule option reaches the search: with 30 queries the rescaled squares shrink at once.
+  tidy(() => {
+    const plain = new Square(model, { queries: 30 }).run(x, y).adversarial.toArray();
+    const rescaled = new Square(model, { queries: 30, rescaleSchedule: true }).run(x, y).adversarial.toArray();
+    assert.notDeepEqual(plain, rescaled);
   });
 });
 
