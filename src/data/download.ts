@@ -159,7 +159,9 @@ export async function ensureDatasetFiles(name: DownloadableDataset, root: string
   if (missing.length === 0) return null;
   if (!options.download) {
     const list = missing.length > 4 ? `${missing.slice(0, 4).join(", ")} and ${missing.length - 4} more` : missing.join(", ");
-    throw new DataFormatError(root, `the ${name} files are missing (${list}); download them with \`idfr data download ${name} --root ${root}\`, or add --download`);
+    const sizes = wantedFiles(sourceOf(name, options.sources), options.extra).map((f) => f.size);
+    const size = sizes.every((x) => x !== undefined) ? ` (${sizes.join(" + ")})` : "";
+    throw new DataFormatError(root, `the ${name} files are missing (${list}); download them${size} with \`idfr data download ${name} --root ${root}\`, or add --download`);
   }
   return downloadDataset(name, { ...options, root });
 }

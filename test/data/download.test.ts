@@ -243,7 +243,7 @@ test("CIFAR-10: the archive is verified, unpacked where the loader looks, and lo
   const sources: Partial<SourceTable> = { cifar10: { ...DATASET_SOURCES.cifar10, files: [{ ...DATASET_SOURCES.cifar10.files[0], urls: [`${server.base}/kriz/cifar-10-binary.tar.gz`], md5: md5(archive) }] } };
   const root = join(dir, "cifar10");
   await assert.rejects(ensureDatasetFiles("cifar10", root, { download: false, sources }),
-    new RegExp(`${root}: the cifar10 files are missing \\(batches\\.meta\\.txt, data_batch_1\\.bin, data_batch_2\\.bin, data_batch_3\\.bin and 3 more\\); download them with \`idfr data download cifar10 --root ${root}\`, or add --download`));
+    new RegExp(`${root}: the cifar10 files are missing \\(batches\\.meta\\.txt, data_batch_1\\.bin, data_batch_2\\.bin, data_batch_3\\.bin and 3 more\\); download them \\(162 MB\\) with \`idfr data download cifar10 --root ${root}\`, or add --download`));
 
   const result = await ensureDatasetFiles("cifar10", root, { download: true, sources, progress: "none" });
   assert.deepEqual(result?.unpacked, [join(root, "cifar-10-batches-bin")]);
@@ -316,6 +316,6 @@ test("idfr run on a paper preset whose files are missing names the download comm
   const program = new Command("idfr").exitOverride().configureOutput({ writeErr: () => {} });
   registerRunCommands(program);
   await assert.rejects(program.parseAsync(["run", "paper-cifar100", "--data", root, "--out", join(root, "out")], { from: "user" }),
-    { message: `${root}: the cifar100 files are missing (train.bin, test.bin, fine_label_names.txt, coarse_label_names.txt); download them with \`idfr data download cifar100 --root ${root}\`, or add --download` });
+    { message: `${root}: the cifar100 files are missing (train.bin, test.bin, fine_label_names.txt, coarse_label_names.txt); download them (161 MB) with \`idfr data download cifar100 --root ${root}\`, or add --download` });
   assert.deepEqual(readdirSync(root), [], "nothing was written before the check");
 });
