@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { InvalidArgumentError, Option, type Command } from "commander";
-import { ATTACK_NAMES, makeAttack, PRESET_NAMES, type AttackName, type AttackResult, type PresetName } from "../attacks/index.js";
+import { ATTACK_NAMES, attackEntry, AutoAttack, makeAttack, PRESET_NAMES, type AttackName, type AttackResult, type PresetName } from "../attacks/index.js";
 import { parseEps } from "../attacks/options.js";
 import { randomTargets } from "../attacks/targets.js";
 import type { DeviceName } from "../core/context.js";
@@ -58,6 +58,8 @@ export interface AttackCommandReport extends AttackMeasurement {
   goal: "untargeted" | "targeted";
   seconds: number;
   imagesPerSecond: number;
+  /** AutoAttack only: points still robust after the clean check and after each sub-attack, and its sanity-check warnings. */
+  autoattack?: { robust: Record<string, number>; warnings: string[] };
 }
 
 /** Adds `idfr attack` to `program`; returns the command. */
@@ -97,6 +99,9 @@ function epsArgument(value: string): number {
 /** Runs the command's work: load, attack, measure, optionally save. */
 async function runAttackCommand(flags: AttackFlags): Promise<AttackCommandReport> {
   if (flags.save) ensureDir(flags.save, "--save"); // before the work, not after it
+  if (flags.targeted && !attackEntry(flags.attack).targeted) {
+    throw new InvalidArgumentError(`--targeted: ${flags.attack} takes no target classes (it measures untargeted robustness; its targeted parts choose their own targets)`);
+  }
   const dataset = await loadDataset(flags.data, { root: flags.root });
   const set = dataset.splits[flags.split];
   if (!set) throw new InvalidArgumentError(`${flags.data} has no ${flags.split} split (it has ${Object.keys(dataset.splits).join(", ")})`);
@@ -119,6 +124,7 @@ async function runAttackCommand(flags: AttackFlags): Promise<AttackCommandReport
       attack: flags.attack, preset: flags.preset, eps: flags.eps, threat: flags.surrogate ? "transfer" : "whitebox",
       model: flags.model, surrogate: flags.surrogate ?? null, data: flags.data, split: flags.split, goal: target ? "targeted" : "untargeted",
       ...measured, seconds: result.seconds, imagesPerSecond: result.seconds > 0 ? n / result.seconds : 0,
+      ...(attack instanceof AutoAttack ? { autoattack: { robust: { ...attack.robustCounts }, warnings: [...attack.warnings] } } : {}),
     };
     if (flags.save) save(flags.save, report, result.adversarial, y, target);
     return report;
@@ -130,8 +136,9 @@ async function runAttackCommand(flags: AttackFlags): Promise<AttackCommandReport
   }
 }
 
+/** Whether the attack takes a seed (its random starts, targets or draws); --seed then sets it. */
 function usesSeed(name: AttackName): boolean {
-  return name === "pgd" || name === "cw" || name === "pgd-l2" || name === "apgd-ce" || name === "apgd-dlr";
+  return (attackEntry(name).settings as readonly string[]).includes("seed");
 }
 
 function save(dir: string, report: AttackCommandReport, adversarial: Tensor, y: Tensor, target: Tensor | undefined): void {
@@ -159,5 +166,9 @@ function describe(r: AttackCommandReport): string {
     `L2               mean ${r.l2.mean.toFixed(4)}, max ${r.l2.max.toFixed(4)}`,
     `time             ${r.seconds.toFixed(1)} s (${r.imagesPerSecond.toFixed(1)} images/s)`,
   ];
+  if (r.autoattack) {
+    lines.push(`robust after     ${Object.entries(r.autoattack.robust).map(([stage, count]) => `${stage} ${count}`).join(", ")} (of ${r.n})`);
+    for (const w of r.autoattack.warnings) lines.push(`warning          ${w}`);
+  }
   return `${lines.join("\n")}\n`;
 }
