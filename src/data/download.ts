@@ -8,7 +8,6 @@
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, renameSync, rmSync, statSync } from "node:fs";
 import { open } from "node:fs/promises";
-import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { ensureDir } from "../core/fs.js";
 import { Interrupted, interruptRequested, watchInterrupt } from "../core/interrupt.js";
@@ -16,20 +15,15 @@ import { Progress, type ProgressMode } from "../core/progress.js";
 import { DATASET_SOURCES, type DatasetSource, type DownloadableDataset, type SourceFile, type SourceTable } from "./download-sources.js";
 import { DataFormatError } from "./errors.js";
 import { extractTarGz } from "./untar.js";
+import { defaultDataRoot } from "./data-root.js";
+
+export { defaultDataRoot } from "./data-root.js";
 
 export { DATASET_SOURCES, DOWNLOADABLE_DATASETS, isDownloadable, type DatasetSource, type DownloadableDataset, type SourceFile, type SourceTable } from "./download-sources.js";
 
 /** Default wait for a server to answer, and for the next bytes of a body, in milliseconds. */
 export const DEFAULT_DOWNLOAD_TIMEOUT_MS = 30_000;
 
-/**
- * Where `idfr data download` puts a dataset when no root is given:
- * `$XDG_CACHE_HOME/idfr/data/<name>`, or `~/.cache/idfr/data/<name>`.
- */
-export function defaultDataRoot(name: DownloadableDataset): string {
-  const cache = process.env.XDG_CACHE_HOME || join(homedir(), ".cache");
-  return join(cache, "idfr", "data", name);
-}
 
 /** Options of {@link downloadDataset}. */
 export interface DownloadOptions {

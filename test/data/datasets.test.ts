@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import sharp from "sharp";
@@ -107,7 +107,19 @@ test("CIFAR-10 and CIFAR-100 folders load with class names and splits", async (t
   assert.equal(coarse.classes.length, 20);
   assert.deepEqual(await sniffPath(c100), { kind: "dataset", dataset: "cifar100", root: c100 });
   assert.deepEqual(await sniffPath(join(c100, "train.bin")), { kind: "file", format: "cifar100", file: join(c100, "train.bin") });
-  await assert.rejects(loadDataset("cifar10"), /cifar10: a root folder with the dataset's files is required \(--root DIR\)/);
+  const cache = process.env.XDG_CACHE_HOME;
+  process.env.XDG_CACHE_HOME = tempDir(t);
+  try {
+    await assert.rejects(loadDataset("cifar10"), /cifar10: a root folder with the dataset's files is required \(--root DIR\), or fetch them with `idfr data download cifar10`/);
+    // Without a root, the loader reads the folder `idfr data download` fills by default.
+    const downloaded = join(process.env.XDG_CACHE_HOME, "idfr", "data", "cifar100");
+    mkdirSync(downloaded, { recursive: true });
+    for (const f of ["train.bin", "test.bin", "fine_label_names.txt", "coarse_label_names.txt"]) copyFileSync(join(c100, f), join(downloaded, f));
+    assert.deepEqual(Array.from((await loadDataset("cifar100")).splits.train.labels), [50, 99]);
+  } finally {
+    if (cache === undefined) delete process.env.XDG_CACHE_HOME;
+    else process.env.XDG_CACHE_HOME = cache;
+  }
   await assert.rejects(loadDataset("cifar10", { root: c100 }), /batches\.meta\.txt: missing file/);
 });
 
