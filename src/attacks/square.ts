@@ -5,7 +5,8 @@
  * differentiated (or masks its gradients). It follows AutoAttack's `SquareAttack` (norm Linf):
  * - start from vertical stripes: every column of every channel moved to x ± ε (sign at random),
  *   clipped to [0, 1];
- * - at iteration i (0-based) the square's side is s = max(round(√(p·H·W)), 1), at most min(H, W),
+ * - at iteration i (0-based) the square's side is s = max(round(√(p·H·W)), 1) (halves to even, as
+ *   Python rounds), at most min(H, W),
  *   where p halves from `pInit` at iterations 10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000
  *   ({@link squareP}); its corner is drawn uniformly from {0, …, H − s − 1} × {0, …, W − s − 1}
  *   (the reference's `int((H − s)·u)`, which never picks the last position, except that it is 0
@@ -33,7 +34,7 @@
  * misclassified is not attacked (0). {@link Square.queryCounts} holds the counts of the last run.
  * Returns, per sample, the point that broke it, else its lowest-loss point (the reference returns
  * the clean input there; success and robust accuracy are the same either way).
- * Defaults: ε = 8/255, 5000 queries, pInit 0.8, 1 restart, loss "margin", seed 0.
+ * Defaults: ε = 8/255, 5000 queries, pInit 0.8, 1 restart, loss "margin", seed 0, unscaled schedule.
  * Shapes: x float32 [N, C, H, W] in [0, 1], y int64 [N] -> x' like x.
  */
 import { deriveSeed } from "../core/seeds.js";
