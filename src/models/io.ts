@@ -82,9 +82,14 @@ export function weightsFingerprint(model: unknown): string | undefined {
   return contentHash(parts);
 }
 
-/** Loads a classifier folder: a built-in architecture with its weights, or a wrapped TorchScript pair. */
-export function loadClassifier(dir: string): Classifier & { info: ModelInfo } {
-  const info = readModelInfo(dir);
+/**
+ * Loads a classifier folder: a built-in architecture with its weights, or a wrapped TorchScript pair.
+ * `inputShape` runs it on inputs of another size than it was saved for (architectures that end in
+ * global pooling take any size large enough; the weights must still fit, which is checked).
+ */
+export function loadClassifier(dir: string, options: { inputShape?: readonly [number, number, number] } = {}): Classifier & { info: ModelInfo } {
+  const saved = readModelInfo(dir);
+  const info = options.inputShape ? { ...saved, inputShape: [...options.inputShape] as [number, number, number] } : saved;
   if (info.arch === "torchscript") {
     const model = TorchScriptClassifier.load(join(dir, info.encoder ?? "encoder.pt"), join(dir, info.head ?? "head.pt"), info);
     return Object.assign(model, { info });

