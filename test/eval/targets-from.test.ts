@@ -19,15 +19,14 @@ import { runExperiment, runKeys } from "../../src/eval/runner.js";
 import { predict } from "../../src/models/evaluate.js";
 import { saveClassifier } from "../../src/models/io.js";
 import { createClassifier } from "../../src/models/registry.js";
-import { Generator, nn, noGrad, setNumThreads, tensor, type Tensor } from "../../src/torch/index.js";
+import { manualSeed, noGrad, setNumThreads, tensor, type Tensor } from "../../src/torch/index.js";
 
 setNumThreads(1);
 
 /** A freshly built classifier with weights drawn from `seed`, saved as a model folder for MNIST. */
 function savedModel(dir: string, seed: number, o: { arch?: string; inputShape?: [number, number, number]; numClasses?: number } = {}) {
-  const init = new Generator(seed);
-  const model = nn.init.withInitGenerator(init, () => createClassifier(o.arch ?? "small-cnn", { numClasses: o.numClasses ?? 10, inputShape: o.inputShape ?? [1, 28, 28], width: 0.25 }));
-  init.dispose();
+  manualSeed(seed);
+  const model = createClassifier(o.arch ?? "small-cnn", { numClasses: o.numClasses ?? 10, inputShape: o.inputShape ?? [1, 28, 28], width: 0.25 });
   const numClasses = o.numClasses ?? 10;
   saveClassifier(dir, model, { dataset: "mnist", classes: numClasses === 10 ? DIGIT_CLASSES : DIGIT_CLASSES.slice(0, numClasses) });
   return model.eval();
