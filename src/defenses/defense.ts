@@ -10,6 +10,12 @@ export interface Defense {
   readonly name: string;
   /** The classifier being protected. */
   readonly target: Classifier;
+  /**
+   * The classifier the defense actually classifies with, which a white-box attacker (defense
+   * unseen) differentiates; absent means `target`. Purifiers keep the target; a defense that
+   * replaces the model (Fast AT's robust copy) names it here. Read it through {@link whiteboxModelOf}.
+   */
+  readonly whiteboxModel?: Classifier;
   /** True when purification is random (adaptive attacks then average gradients over EOT samples). */
   readonly stochastic: boolean;
   /** Input-side purification in [0, 1] (identity for defenses that act elsewhere). */
@@ -23,6 +29,11 @@ export interface Defense {
    * exact where the defense is differentiable, BPDA (identity gradient) through steps that are not.
    */
   attackForward(x: Tensor): Tensor;
+}
+
+/** The classifier a white-box attack on `defense` differentiates: its `whiteboxModel`, else its target. */
+export function whiteboxModelOf(defense: Pick<Defense, "target" | "whiteboxModel">): Classifier {
+  return defense.whiteboxModel ?? defense.target;
 }
 
 /** Predicted classes from a defense's logits: what every `classify` is. */

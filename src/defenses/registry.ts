@@ -21,7 +21,9 @@ import { IdfrSettingsSchema, type IdfrSettings } from "./idfr/config.js";
 import type { IdfrDefense } from "./idfr/defense.js";
 import { defend } from "./idfr/pipeline.js";
 import { NoDefense } from "./none.js";
-import { FastAtSettingsSchema, type FastAtSettings } from "./fast-at-settings.js";
+import { fastAtSettings, FastAtSettingsSchema, type FastAtSettings } from "./fast-at-settings.js";
+import { seedFor } from "../core/seeds.js";
+import { Generator } from "../torch/index.js";
 
 /** How an adaptive attack gets a gradient through a defense. */
 export type AdaptiveMode = "exact" | "bpda" | "eot";
@@ -68,6 +70,11 @@ export interface DefenseEntry {
   adaptive: AdaptiveMode;
   /** Position in the paper's rows: the undefended target first, then baselines, then IDFR. */
   group: "undefended" | "baseline" | "idfr";
+  /**
+   * Which classifier white-box AEs are made on: "target" (default), one AE set shared by every
+   * such defense of the target; "own", the defense's `whiteboxModel` (Fast AT's robust model).
+   */
+  whitebox?: "target" | "own";
   /** The experiment config section holding its settings, with that section's schema. */
   section?: { key: string; schema: z.ZodType };
   create(env: DefenseEnv): Defense | Promise<Defense>;
@@ -100,14 +107,17 @@ async function trainedIdfr(env: DefenseEnv): Promise<IdfrDefense> {
 /** Every defense, in the paper's row order. */
 export const DEFENSES: readonly DefenseEntry[] = [
   { name: "none", label: "No Defense", description: "the target as it is", adaptive: "exact", group: "undefended", create: (env) => new NoDefense(env.target) },
-  { name: "fast-at", label: "Fast AT", description: "the target's architecture adversarially trained (FGSM from a random start)", adaptive: "exact", group: "baseline",
-    section: { key: "fastAt", schema: FastAtSettingsSchema },
-    create: async (env) => new FastAtDefense(env.target, await env.trainVariant("fast-at", env.settings as FastAtSettings)) },
+  { name: "fast-at", label: "Fast AT", description: "the target's architecture adversarially trained (FGSM from a random start, cyclic lr, PGD early stopping)", adaptive: "exact", group: "baseline",
+    section: { key: "fastAt", schema: FastAtSettingsSchema }, whitebox: "own",
+    // Defaults filled in before the settings key the cached model, so a model trained otherwise is not reused.
+    create: async (env) => new FastAtDefense(env.target, await env.trainVariant("fast-at", fastAtSettings(env.settings))) },
   baseline("feature-squeezing", "Feature Squeezing", "bpda", "bit-depth reduction then 2x2 median smoothing (Xu et al. 2018)"),
   baseline("jpeg-q25", "JPEG(q=25)", "bpda", "JPEG compression at quality 25"),
   baseline("jpeg-q50", "JPEG(q=50)", "bpda", "JPEG compression at quality 50"),
   baseline("jpeg-q75", "JPEG(q=75)", "bpda", "JPEG compression at quality 75"),
-  baseline("tvm", "TVM", "eot", "total-variance minimisation of randomly dropped pixels (Guo et al. 2018)"),
+  { ...baseline("tvm", "TVM", "eot", "total-variance minimisation of randomly dropped pixels (Guo et al. 2018)"),
+    // Its masks come from a generator of its own, seeded from the experiment's seed, on its device.
+    create: (env) => createBaseline("tvm", env.target, { tvm: { generator: new Generator(seedFor.tvmMasks(env.seed), env.device) } }) },
   bitDepthDefense,
   { name: "id", label: "ID", description: "IDFR's input denoiser alone (the paper's ablation)", adaptive: "exact", group: "idfr", section: IDFR_SECTION,
     create: async (env) => (await trainedIdfr(env)).withoutRestorer() },

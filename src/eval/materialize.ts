@@ -91,7 +91,7 @@ export class Materializer {
         epochs: mode === "fast-at" ? fastAt?.epochs ?? spec.epochs : spec.epochs, batchSize: spec.batchSize, optimizer: spec.optimizer,
         lr: spec.lr ?? (mode === "fast-at" ? 0.2 : spec.optimizer === "adam" ? 1e-3 : 0.05), seed: spec.seed, mode, fastAtEps: fastAt?.eps ?? 8 / 255,
         augmentation: augmentationFor(ds.name),
-      }, { outDir: dir, resume: true, progress: this.ctx.progress, device: this.ctx.device, signal: this.ctx.signal, dataset: ds.name, classes: ds.classes });
+      }, { outDir: dir, resume: true, progress: this.ctx.progress, device: this.ctx.device, signal: this.ctx.signal, dataset: ds.name, classes: ds.classes }, fastAt);
       this.stats.modelsTrained += 1;
     }
     return toDevice(loadClassifier(dir), this.ctx.device);

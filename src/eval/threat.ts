@@ -2,14 +2,15 @@
  * Threat models: which model the attacker differentiates when the target is a defense.
  * - `transfer` (black-box): AEs are made on a surrogate classifier (other architecture or seed,
  *   same data) and applied to the defense.
- * - `whitebox`: AEs are made on the undefended target itself; the defense is unseen (the IDFR
- *   paper's Table 4).
+ * - `whitebox`: AEs are made on the classifier the defense classifies with, its preprocessing
+ *   unseen (the IDFR paper's Table 4): the undefended target for purifiers and IDFR, the robust
+ *   model itself for a defense that replaces the target (Fast AT; `Defense.whiteboxModel`).
  * - `adaptive`: AEs are made through the whole defended pipeline (`defense.attackForward`: exact
  *   gradients where it is differentiable, BPDA elsewhere); for a stochastic defense the gradient is
  *   averaged over `eotSamples` draws (EOT).
  * Evaluation then classifies the AEs with the defense.
  */
-import type { Defense } from "../defenses/defense.js";
+import { whiteboxModelOf, type Defense } from "../defenses/defense.js";
 import type { LogitsModel } from "../models/classifier.js";
 import type { Tensor } from "../torch/index.js";
 import type { Attack, AttackResult, RunOptions } from "../attacks/attack.js";
@@ -36,7 +37,7 @@ export function attackedModel(threat: ThreatModel, defense: Defense): LogitsMode
       if (threat.surrogate === undefined || threat.surrogate === null) throw invalidOption("surrogate", "a classifier for the transfer threat model", threat.surrogate);
       return threat.surrogate;
     case "whitebox":
-      return defense.target;
+      return whiteboxModelOf(defense);
     case "adaptive": {
       const eotSamples = checkInteger("eotSamples", threat.eotSamples ?? DEFAULT_EOT_SAMPLES, 1);
       // eval() reaches the protected classifier, so batch norm and dropout are frozen while attacking.

@@ -1,9 +1,10 @@
 /**
  * Training a target classifier on the shared loop (./loop.ts): SGD+momentum or Adam,
- * cosine/step/cyclic schedules, augmentation from the data layer, validation accuracy per epoch.
+ * cosine/step/cyclic schedules, augmentation from the data layer, validation accuracy per epoch,
+ * and optional early stopping on a measure taken after each epoch.
  * Adversarial training ("fast-at": FGSM from a random start, Wong, Rice & Kolter 2020) needs the
  * attacks, which sit above this layer: `trainModel` in defenses/fast-at.ts passes them in as
- * `run.adversarial`.
+ * `run.adversarial`, and its catastrophic-overfitting check (PGD accuracy) as `run.earlyStopping`.
  */
 import { rmSync } from "node:fs";
 import type { RunContext } from "../core/context.js";
@@ -14,8 +15,9 @@ import { toTensorBatch } from "../data/tensors.js";
 import type { ImageSet } from "../data/types.js";
 import { accuracy } from "../models/evaluate.js";
 import { saveClassifier, type ModelInfo } from "../models/io.js";
+import type { Classifier } from "../models/classifier.js";
 import type { SplitClassifier } from "../models/split.js";
-import { F, manualSeed, optim, tidy, type Generator, type Tensor } from "../torch/index.js";
+import { F, Generator, keep, noGrad, optim, tidy, tensor, type Tensor } from "../torch/index.js";
 import { seedFor } from "../core/seeds.js";
 import { dataIdentity } from "./data-identity.js";
 import { onDevice, runDevice } from "./device.js";
@@ -29,7 +31,11 @@ export interface TrainConfig {
   lr: number;
   momentum: number;
   weightDecay: number;
-  /** cosine (per batch, to 0), step (x gamma every stepEpochs), cyclic (0 -> lr -> 0), none. */
+  /**
+   * cosine (per batch, to 0), step (x gamma every stepEpochs), cyclic (one cycle per run, per
+   * batch: 0 linearly up to lr at the middle of training, then linearly down to 0, PyTorch's
+   * CyclicLR as Wong et al.'s code sets it; always used in mode "fast-at"), none.
+   */
   schedule: "cosine" | "step" | "cyclic" | "none";
   stepEpochs: number;
   gamma: number;
@@ -49,7 +55,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   stepEpochs: 30, gamma: 0.1, augmentation: NO_AUGMENTATION, mode: "standard", fastAtEps: 8 / 255, seed: 0, workers: 1,
 };
 
-export type EpochRecord = LoopRecord<{ trainAccuracy: number; valAccuracy: number | null; lr: number }>;
+export type EpochRecord = LoopRecord<{ trainAccuracy: number; valAccuracy: number | null; lr: number } & Record<string, number | null>>;
 
 /** Makes the training inputs of a batch from its clean images (adversarial training); runs inside the step's scope. */
 export type AdversarialInputs = (model: SplitClassifier, x: Tensor, y: Tensor, generator?: Generator) => Tensor;
@@ -64,6 +70,48 @@ export interface TrainRun extends Partial<RunContext> {
   onEpochEnd?: (record: EpochRecord) => void;
   /** Required for mode "fast-at" (defenses/fast-at.ts gives it). */
   adversarial?: AdversarialInputs;
+  /** Measure after each epoch and stop when it collapses (Fast AT's PGD check). */
+  earlyStopping?: EarlyStopping;
+}
+
+/**
+ * Early stopping on a measure taken after each epoch (higher is better): training stops after the
+ * first epoch whose measure falls more than `maxDrop` below the best earlier epoch's, and the model
+ * keeps the weights of that best epoch (the latest one among equals). Without a stop the last
+ * epoch's weights are kept. Wong et al.'s code (`--early-stop`) measures PGD accuracy on a
+ * training batch and stops on a fall of more than 0.2 from the previous epoch, keeping that
+ * previous epoch; measuring against the best epoch instead also catches a collapse spread over
+ * two epochs, and is the same rule whenever accuracy had been rising.
+ */
+export interface EarlyStopping {
+  /** Key of the measure in each epoch's record, e.g. "pgdAccuracy". */
+  metric: string;
+  /** Measures the model after an epoch, in eval mode (must not change the training's random stream). */
+  measure: (model: Classifier) => number;
+  /** The largest fall below the best epoch's measure that does not stop training. */
+  maxDrop: number;
+  /** Everything that decides the measure, recorded with the run's settings (a resume with others is refused). */
+  settings: Record<string, unknown>;
+}
+
+/**
+ * The early-stopping rule of {@link EarlyStopping} over per-epoch measures (epoch 1 first):
+ * whether training stops after the last epoch, and the index of the epoch whose weights are kept
+ * (the best one before the last when it stops, else the best overall, latest among equals).
+ */
+export function earlyStopDecision(values: readonly number[], maxDrop: number): { stop: boolean; best: number } {
+  if (values.length === 0) throw new RangeError("earlyStopDecision: expected at least one epoch's measure");
+  const bestOf = (n: number) => {
+    let best = 0;
+    for (let i = 1; i < n; i++) if (values[i] >= values[best]) best = i;
+    return best;
+  };
+  const last = values.length - 1;
+  if (last > 0) {
+    const before = bestOf(last);
+    if (values[last] < values[before] - maxDrop) return { stop: true, best: before };
+  }
+  return { stop: false, best: bestOf(values.length) };
 }
 
 function check(config: TrainConfig): void {
@@ -80,7 +128,61 @@ function check(config: TrainConfig): void {
   if (config.mode === "fast-at" && !(config.fastAtEps > 0 && config.fastAtEps <= 1)) throw new RangeError(`fastAtEps: expected a number in (0, 1], got ${config.fastAtEps}`);
 }
 
-function makeScheduler(opt: optim.Optimizer, config: TrainConfig, totalSteps: number, stepsPerEpoch: number): optim.LRScheduler | null {
+function checkEarlyStopping(e: EarlyStopping): void {
+  if (typeof e.metric !== "string" || e.metric.length === 0) throw new TypeError(`earlyStopping.metric: expected a record key, got ${JSON.stringify(e.metric)}`);
+  if (["loss", "epoch", "trainAccuracy", "valAccuracy", "lr", "seconds", "imagesPerSecond"].includes(e.metric)) {
+    throw new TypeError(`earlyStopping.metric: expected a key of its own, got ${JSON.stringify(e.metric)} (the record already has it)`);
+  }
+  if (!(e.maxDrop >= 0)) throw new RangeError(`earlyStopping.maxDrop: expected a non-negative number, got ${e.maxDrop}`);
+}
+
+/**
+ * The best epoch's weights for {@link EarlyStopping}, kept in memory and in each checkpoint (so a
+ * resumed run still has them): the weights themselves, plus the epoch and its measure.
+ */
+class BestWeights {
+  epoch = 0;
+  value = -Infinity;
+  weights = new Map<string, Tensor>();
+  /** Keeps a copy of the model's weights as epoch `epoch`'s. */
+  take(model: SplitClassifier, epoch: number, value: number): void {
+    this.dispose();
+    this.weights = noGrad(() => new Map([...model.stateDict()].map(([k, t]) => [k, keep(t.detach().clone())] as [string, Tensor])));
+    this.epoch = epoch;
+    this.value = value;
+  }
+  /** For the checkpoint: the weights under "weights." and the epoch and measure as float64 scalars. */
+  save(): Map<string, Tensor> {
+    if (this.epoch === 0) return new Map();
+    const meta = keep(tensor(Float64Array.of(this.epoch, this.value), [2], "float64"));
+    this.#meta?.dispose();
+    this.#meta = meta;
+    return new Map([...[...this.weights].map(([k, t]) => [`weights.${k}`, t] as [string, Tensor]), ["meta", meta]]);
+  }
+  load(tensors: Map<string, Tensor>): void {
+    const meta = tensors.get("meta");
+    if (!meta) return;
+    const [epoch, value] = meta.toArray() as number[];
+    this.dispose();
+    this.weights = noGrad(() => new Map([...tensors].filter(([k]) => k.startsWith("weights."))
+      .map(([k, t]) => [k.slice("weights.".length), keep(t.clone())] as [string, Tensor])));
+    this.epoch = epoch;
+    this.value = value;
+  }
+  #meta: Tensor | undefined;
+  dispose(): void {
+    for (const t of this.weights.values()) t.dispose();
+    this.weights = new Map();
+    this.#meta?.dispose();
+    this.#meta = undefined;
+  }
+}
+
+/**
+ * The learning-rate schedule of a run of `totalSteps` batches, stepped once per batch; mode
+ * "fast-at" always takes the cyclic one (Wong et al.: step i of T trains at lr·(1 − |2i/T − 1|)).
+ */
+export function learningRateScheduler(opt: optim.Optimizer, config: TrainConfig, totalSteps: number, stepsPerEpoch: number): optim.LRScheduler | null {
   const schedule = config.mode === "fast-at" ? "cyclic" : config.schedule;
   switch (schedule) {
     case "cosine": return new optim.CosineAnnealingLR(opt, totalSteps);
@@ -102,6 +204,8 @@ export async function trainClassifier(model: SplitClassifier, data: { train: Ima
   if (config.mode === "fast-at" && !run.adversarial) {
     throw new TypeError(`mode "fast-at" needs adversarial inputs: train with trainModel (defenses/fast-at.ts), which supplies them`);
   }
+  const stopping = run.earlyStopping;
+  if (stopping) checkEarlyStopping(stopping);
   const [c, h, w] = model.inputShape;
   const [n, dc, dh, dw] = data.train.shape;
   if (n === 0) throw new RangeError("the training set is empty");
@@ -119,27 +223,34 @@ export async function trainClassifier(model: SplitClassifier, data: { train: Ima
   const opt = config.optimizer === "sgd"
     ? new optim.SGD(params, { lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay, nesterov: config.momentum > 0 })
     : new optim.Adam(params, { lr: config.lr, weightDecay: config.weightDecay });
-  const scheduler = makeScheduler(opt, config, totalSteps, stepsPerEpoch);
+  const scheduler = learningRateScheduler(opt, config, totalSteps, stepsPerEpoch);
   const { workers: _workers, ...result } = config; // the worker count does not change the batches
   const { arch, width, numClasses, mean, std } = model.config;
   const adversarial = config.mode === "fast-at" ? run.adversarial! : null;
 
+  const epochDraws: { generator: Generator | null } = { generator: null };
+  const best = new BestWeights();
+  const measuresOf = (h: readonly Record<string, unknown>[]) => h.map((r) => r[stopping!.metric] as number);
   let history: EpochRecord[];
   try {
     history = await runTrainLoop<ArrayBatch, { valAccuracy: number | null }>({
       label: `train ${model.arch}`, epochs: config.epochs, batches: loader, module: model, optimizer: opt, scheduler, recordLr: true,
-      settings: { arch, width, numClasses, mean, std, ...result, ...dataIdentity(data.train, run.dataset) },
+      settings: { arch, width, numClasses, mean, std, ...result, ...dataIdentity(data.train, run.dataset),
+        ...(stopping ? { earlyStopping: { metric: stopping.metric, maxDrop: stopping.maxDrop, ...stopping.settings } } : {}) },
       finishedFile: "model.safetensors",
       ctx: run,
-      // The epoch's draws stay on the global generator, reseeded each epoch: a model's own draws
-      // (dropout) cannot take a generator and share one stream with Fast AT's random starts, and
-      // later code may read the state an epoch leaves, so splitting the streams would change numbers.
-      beginEpoch: (epoch) => manualSeed(seedFor.epochDraws(config.seed, epoch)),
+      // The epoch's draws (dropout masks, Fast AT's random starts) come from one generator per
+      // epoch, on the model's device, in the order the steps make them.
+      beginEpoch: (epoch) => {
+        epochDraws.generator?.dispose();
+        epochDraws.generator = new Generator(seedFor.epochDraws(config.seed, epoch), device);
+        model.useGenerator(epochDraws.generator);
+      },
       step: (batch) => tidy(() => {
         const b = toTensorBatch(batch);
         const x = onDevice(b.x, device);
         const y = onDevice(b.y, device);
-        const input = adversarial ? adversarial(model, x, y) : x;
+        const input = adversarial ? adversarial(model, x, y, epochDraws.generator!) : x;
         opt.zeroGrad();
         const logits = model.forward(input);
         const l = F.crossEntropy(logits, y);
@@ -147,19 +258,40 @@ export async function trainClassifier(model: SplitClassifier, data: { train: Ima
         opt.step();
         return { loss: l.item(), n: batch.labels.length, correct: logits.argmax(1).eq(y).sum().item() };
       }),
-      validate: () => ({ valAccuracy: data.val ? accuracy((x) => model.forward(x), data.val, null, { device }) : null }),
+      validate: (epoch) => {
+        const valAccuracy = data.val ? accuracy((x) => model.forward(x), data.val, null, { device }) : null;
+        if (!stopping) return { valAccuracy };
+        const value = stopping.measure(model);
+        // A collapsed epoch never becomes the best; any other epoch at least as good as the best does.
+        if (!(value < best.value - stopping.maxDrop) && value >= best.value) best.take(model, epoch + 1, value);
+        return { valAccuracy, [stopping.metric]: value };
+      },
+      stopAfter: stopping ? (h) => earlyStopDecision(measuresOf(h), stopping.maxDrop).stop : undefined,
+      extraState: stopping ? { save: () => best.save(), load: (t) => best.load(t) } : undefined,
       onEpochEnd: run.onEpochEnd as ((r: LoopRecord<{ valAccuracy: number | null }>) => void) | undefined,
     }) as EpochRecord[];
+    model.eval();
+    let kept = history[history.length - 1];
+    if (stopping && earlyStopDecision(measuresOf(history), stopping.maxDrop).stop) {
+      if (best.epoch === 0) throw new Error(`train ${model.arch}: stopped early but the best epoch's weights are missing from the checkpoint`);
+      model.loadStateDict(best.weights);
+      kept = history[best.epoch - 1];
+      (run.log ?? ((l: string) => process.stderr.write(`${l}\n`)))(
+        `train ${model.arch}: ${stopping.metric} fell from ${kept[stopping.metric]} (epoch ${best.epoch}) to ${history[history.length - 1][stopping.metric]} ` +
+        `(epoch ${history.length}); keeping epoch ${best.epoch}'s weights`);
+    }
+    const info = saveClassifier(run.outDir, model, {
+      dataset: run.dataset, classes: run.classes ?? data.train.classes, accuracy: kept?.valAccuracy ?? undefined, seed: config.seed,
+      training: config.mode, epochs: config.epochs,
+      ...(stopping ? { epochsTrained: history.length, keptEpoch: kept?.epoch } : {}),
+    });
+    rmSync(loopFiles(run.outDir).checkpoint, { force: true });
+    return { info, history };
   } finally {
+    model.useGenerator(undefined);
+    epochDraws.generator?.dispose();
+    best.dispose();
     opt.dispose();
     await loader.close(); // idle loader workers would otherwise live until the process exits
   }
-  model.eval();
-  const last = history[history.length - 1];
-  const info = saveClassifier(run.outDir, model, {
-    dataset: run.dataset, classes: run.classes ?? data.train.classes, accuracy: last?.valAccuracy ?? undefined, seed: config.seed,
-    training: config.mode, epochs: config.epochs,
-  });
-  rmSync(loopFiles(run.outDir).checkpoint, { force: true });
-  return { info, history };
 }

@@ -13,7 +13,7 @@ import type { RunContext } from "../core/context.js";
 import { ensureDir } from "../core/fs.js";
 import { Interrupted, interruptRequested, watchInterrupt, yieldToEventLoop } from "../core/interrupt.js";
 import { Progress } from "../core/progress.js";
-import type { nn, optim } from "../torch/index.js";
+import type { nn, optim, Tensor } from "../torch/index.js";
 import type { BatchSource } from "./batches.js";
 import { checkSameSettings, loadCheckpoint, saveCheckpoint, withoutPrefix, withPrefix, type TrainingSettings } from "./checkpoint.js";
 
@@ -71,6 +71,17 @@ export interface TrainLoopOptions<B = number, M extends object = Record<string, 
   ctx?: Partial<RunContext>;
   /** Called after each epoch's checkpoint is written. */
   onEpochEnd?: (record: LoopRecord<M>) => void;
+  /**
+   * Early stopping: asked after each epoch's checkpoint with the history so far (that epoch last);
+   * true ends the training there. A function of the history alone, so a resumed run reaches the
+   * same decision from the checkpoint and does not train on.
+   */
+  stopAfter?: (history: readonly LoopRecord<M>[]) => boolean;
+  /**
+   * Tensors checkpointed beside the module's and the optimizer's (e.g. the best weights so far):
+   * `save` lends them for the write; `load` gets them back on resume and must copy what it keeps.
+   */
+  extraState?: { save: () => Map<string, Tensor>; load: (tensors: Map<string, Tensor>) => void };
 }
 
 interface LoopState<M extends object> {
@@ -104,6 +115,7 @@ export async function runTrainLoop<B, M extends object = Record<string, number>>
     if (ctx.resume) {
       const resumed = resume(o, files, ctx.outDir, log);
       if (resumed) ({ epoch: start, history } = resumed);
+      if (resumed && o.stopAfter?.(history)) start = o.epochs; // it stopped early before the interruption
     } else {
       // A run without --resume starts over: an older checkpoint or log would describe another run.
       rmSync(files.checkpoint, { force: true });
@@ -157,12 +169,17 @@ export async function runTrainLoop<B, M extends object = Record<string, number>>
       } as LoopRecord<M>;
       history.push(record);
       if (files) {
-        const tensors = new Map([...withPrefix(o.module.stateDict(), "module"), ...withPrefix(o.optimizer.stateDict(), "optim")]);
+        const tensors = new Map([...withPrefix(o.module.stateDict(), "module"), ...withPrefix(o.optimizer.stateDict(), "optim"),
+          ...withPrefix(o.extraState?.save() ?? new Map<string, Tensor>(), "extra")]);
         saveCheckpoint(files.checkpoint, tensors, { epoch: epoch + 1, stepCount: o.optimizer.stepCount, history, settings: o.settings } satisfies LoopState<M>);
         appendFileSync(files.log, `${JSON.stringify(record)}\n`);
       }
       progress.log(`${o.label} epoch ${epoch + 1}/${o.epochs}: ${formatRecord(record)}`);
       o.onEpochEnd?.(record);
+      if (o.stopAfter?.(history)) {
+        progress.log(`${o.label}: stopped early after epoch ${epoch + 1} of ${o.epochs}`);
+        break;
+      }
     }
   } finally {
     progress.stop();
@@ -191,6 +208,7 @@ function resume<B, M extends object>(o: TrainLoopOptions<B, M>, files: LoopFiles
     checkSameSettings(files.checkpoint, settings, o.settings);
     o.module.loadStateDict(withoutPrefix(saved.tensors, "module"));
     o.optimizer.loadStateDict(withoutPrefix(saved.tensors, "optim"), stepCount);
+    o.extraState?.load(withoutPrefix(saved.tensors, "extra"));
     if (o.scheduler) {
       o.scheduler.lastStep = stepCount;
       o.optimizer.lr = o.scheduler.lrAt(stepCount);

@@ -61,3 +61,46 @@ test("Fast AT's random start from an explicit generator is the start the global 
     generator.dispose();
   });
 });
+
+test("a tiny Fast AT run trains through the PGD check each epoch and keeps what the check measured", async () => {
+  const { mkdtempSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const { loadDataset } = await import("../../src/data/datasets.js");
+  const { limitSet } = await import("../../src/data/splits.js");
+  const { loadClassifier } = await import("../../src/models/io.js");
+  const { pgdCheck, trainModel, PGD_CHECK_METRIC } = await import("../../src/defenses/fast-at.js");
+  const { fastAtSettings } = await import("../../src/defenses/fast-at-settings.js");
+  const ds = await loadDataset("mnist", { limit: 400 });
+  const train = limitSet(ds.splits.train, 96, 0);
+  const val = limitSet(ds.splits.val ?? ds.splits.test, 24, 0);
+  manualSeed(0);
+  const model = createClassifier("small-cnn", { numClasses: 10, inputShape: [1, 28, 28], width: 0.25, normalization: "mnist" });
+  const dir = mkdtempSync(join(tmpdir(), "idfr-fast-at-"));
+  const settings = fastAtSettings({ epochs: 2, eps: 0.1, earlyStop: { images: 16, steps: 3 } });
+  const { history, info } = await trainModel(model, { train, val }, { mode: "fast-at", batchSize: 32, workers: 0, lr: 0.05, seed: 1 },
+    { outDir: dir, progress: "none", log: () => {} }, settings);
+  assert.equal(history.length, 2, "the settings' epochs are used when the caller gives none");
+  for (const r of history) {
+    const v = r[PGD_CHECK_METRIC];
+    assert.ok(typeof v === "number" && v >= 0 && v <= 1 && Number.isInteger(v * 16), `epoch ${r.epoch}: ${v}`);
+  }
+  // lr at the end of each epoch (3 steps each, 6 in all): 0.05 * (1 - |2i/6 - 1|) at i = 3, 6.
+  assert.ok(Math.abs(history[0].lr - 0.05) < 1e-12 && Math.abs(history[1].lr) < 1e-12);
+  assert.equal(info.training, "fast-at");
+  assert.equal(info.keptEpoch, 2);
+  // The last record's measure is the check's value on the saved model, measured again independently.
+  const saved = loadClassifier(dir);
+  assert.equal(pgdCheck(val, 0.1, settings.earlyStop).measure(saved), history[1][PGD_CHECK_METRIC]);
+});
+
+test("Fast AT's settings default to Wong et al.'s: 15 epochs, early stopping by 5-step PGD at 2/255 with a 0.2 drop", async () => {
+  const { fastAtSettings, FastAtSettingsSchema } = await import("../../src/defenses/fast-at-settings.js");
+  const s = fastAtSettings({ eps: "8/255" });
+  assert.equal(s.epochs, 15);
+  assert.equal(s.eps, 8 / 255);
+  assert.deepEqual(s.earlyStop, { enabled: true, images: 128, steps: 5, restarts: 1, stepSize: 2 / 255, maxDrop: 0.2, seed: 0 });
+  assert.throws(() => fastAtSettings({ earlyStop: { maxDrop: 2 } }), /maxDrop/);
+  assert.throws(() => fastAtSettings({ earlyStop: { step: 3 } }), /step/);
+  for (const key of Object.keys(FastAtSettingsSchema.shape)) assert.ok(FastAtSettingsSchema.shape[key as "eps"].description, `${key} is described`);
+});
