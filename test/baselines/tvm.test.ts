@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { TvmDefense, tvInpaint } from "../../src/defenses/baselines/index.js";
 import { createClassifier } from "../../src/models/registry.js";
-import { bernoulli, Generator, manualSeed, ones, rand, setNumThreads, tidy, type Tensor } from "../../src/torch/index.js";
+import { bernoulli, Generator, manualSeed, ones, rand, setNumThreads, tensor, tidy, type Tensor } from "../../src/torch/index.js";
 import { scene } from "./images.js";
 
 setNumThreads(1);
@@ -36,7 +36,7 @@ test("half the pixels dropped: the holes are filled close to the original, and m
   });
 });
 
-test("stochastic: one mask per pixel shared by channels; a seed repeats the draw, another seed differs", () => {
+test("stochastic: one draw per pixel and channel (Guo et al.'s code); a seed repeats the draw, another seed differs", () => {
   tidy(() => {
     const target = createClassifier("small-cnn", { numClasses: 10, inputShape: [3, 16, 16] }).eval();
     const tvm = new TvmDefense(target, { iterations: 10 });
@@ -53,19 +53,22 @@ test("stochastic: one mask per pixel shared by channels; a seed repeats the draw
     assert.notDeepEqual(a, c);
     assert.throws(() => new TvmDefense(target, { keepProbability: 0 }), /keepProbability/);
 
-    // With λ = 0 kept pixels come back unchanged and dropped ones are interpolated, which shows the
-    // mask: about half the pixels, the same ones in every channel.
+    // With λ = 0 kept values come back unchanged and dropped ones are interpolated, which shows the
+    // mask: about half the values of each channel, drawn independently per channel, so a pixel's
+    // three channels agree (all kept or all dropped) only about a quarter of the time.
     const x24 = scene(1, 3, 24, false);
     manualSeed(11);
     const z = new TvmDefense(target, { lambda: 0 }).purify(x24);
     const unchanged = tidy(() => z.sub(x24).abs().lt(1e-6).toArray());
     const plane = 24 * 24;
-    let kept = 0;
+    const kept = [0, 0, 0];
+    let agree = 0;
     for (let i = 0; i < plane; i++) {
-      assert.ok(unchanged[i] === unchanged[i + plane] && unchanged[i] === unchanged[i + 2 * plane], `pixel ${i}: channels disagree`);
-      kept += unchanged[i];
+      for (let c = 0; c < 3; c++) kept[c] += unchanged[i + c * plane];
+      if (unchanged[i] === unchanged[i + plane] && unchanged[i] === unchanged[i + 2 * plane]) agree += 1;
     }
-    assert.ok(kept > 0.35 * plane && kept < 0.65 * plane, `${kept} of ${plane} pixels kept`);
+    for (const k of kept) assert.ok(k > 0.4 * plane && k < 0.6 * plane, `${k} of ${plane} values kept`);
+    assert.ok(agree > 0.15 * plane && agree < 0.35 * plane, `${agree} of ${plane} pixels with all channels alike`);
   });
 });
 
@@ -82,5 +85,20 @@ test("with its own generator the masks follow that stream alone: the draws of ma
     manualSeed(9);
     assert.deepEqual([first, own.purify(x).toArray()], viaGlobal);
     own.generator!.dispose();
+  });
+});
+
+test("a dropped value that is 0 stays observed, as in Guo et al.'s code (observeZeros), unless turned off", () => {
+  tidy(() => {
+    const target = createClassifier("small-cnn", { numClasses: 10, inputShape: [1, 16, 16] }).eval();
+    // Left half black, right half 0.8: with λ = 0 observed values come back unchanged.
+    const x = tensor(Float32Array.from({ length: 256 }, (_, i) => (i % 16 < 8 ? 0 : 0.8)), [1, 1, 16, 16]);
+    const blackStays = (z: Tensor) => tidy(() => z.narrow(3, 0, 8).abs().max().item());
+    manualSeed(2);
+    assert.ok(blackStays(new TvmDefense(target, { lambda: 0 }).purify(x)) < 1e-6);
+    manualSeed(2);
+    // Without it, dropped black values next to the bright half are filled with some of its light.
+    assert.ok(blackStays(new TvmDefense(target, { lambda: 0, observeZeros: false }).purify(x)) > 0.1);
+    assert.throws(() => new TvmDefense(target, { observeZeros: 1 as unknown as boolean }), /observeZeros/);
   });
 });
