@@ -67,7 +67,8 @@ export function registerRunCommands(program: Command): void {
       const isFile = existsSync(spec);
       const configs = isFile ? [readExperiment(spec)] : presetConfigs(spec, { root: o.data, svhnRoot: o.svhn, targetResnet50: o.targetResnet50, targetInception: o.targetInception });
       await ensureData(configs, o);
-      await execute(configs, o.out ?? join("runs", configs[0].name), isFile ? undefined : spec, context(o));
+      // A preset of several configs (paper-imagenet, paper-ablation) gets one folder, a subfolder per config.
+      await execute(configs, o.out ?? join("runs", configs.length > 1 ? spec : configs[0].name), isFile ? undefined : spec, context(o));
     });
 
   addRunOptions(program
