@@ -13,7 +13,7 @@ import { APGD, APGDTargeted, AutoAttack, checkSquare, type AttackResult } from "
 import { registerAttackCommand } from "../../src/cli/attack.js";
 import { saveClassifier } from "../../src/models/io.js";
 import { createClassifier } from "../../src/models/registry.js";
-import { isGradEnabled, manualSeed, randnLike, setNumThreads, tidy, type nn, type Tensor } from "../../src/torch/index.js";
+import { F, isGradEnabled, manualSeed, randnLike, setNumThreads, tidy, type nn, type Tensor } from "../../src/torch/index.js";
 import { digits, LinearModel, trainCnn } from "./models.js";
 
 setNumThreads(1);
@@ -81,6 +81,18 @@ test("autoattack custom [apgd-ce, apgd-t]: robust exactly where the clean predic
   }
 });
 
+test("the versions run the reference's attacks with its settings", () => {
+  const settings = (a: AutoAttack) => {
+    const { attacks, restarts, targetClasses, queries, pInit, steps, eotIter } = a.options;
+    return { attacks, restarts, targetClasses, queries, pInit, steps, eotIter };
+  };
+  const base = { targetClasses: 9, queries: 5000, pInit: 0.8, steps: 100 };
+  assert.deepEqual(settings(new AutoAttack(model)), { ...base, attacks: ["apgd-ce", "apgd-t", "fab-t", "square"], restarts: 1, eotIter: 1 });
+  assert.deepEqual(settings(new AutoAttack(model, { version: "plus" })), { ...base, attacks: ["apgd-ce", "apgd-dlr", "fab", "square", "apgd-t", "fab-t"], restarts: 5, eotIter: 1 });
+  assert.deepEqual(settings(new AutoAttack(model, { version: "rand" })), { ...base, attacks: ["apgd-ce", "apgd-dlr"], restarts: 1, eotIter: 20 });
+  assert.deepEqual(settings(new AutoAttack(model, { version: "custom", attacks: ["square", "apgd-ce"] })), { ...base, attacks: ["square", "apgd-ce"], restarts: 5, eotIter: 1 });
+});
+
 test("version and attacks are checked, and the errors list the choices", () => {
   assert.throws(() => new AutoAttack(model, { version: "fast" as never }), /^TypeError: version: expected one of "standard", "plus", "rand", "custom", got "fast"$/);
   assert.throws(() => new AutoAttack(model, { version: "standard", attacks: ["apgd-ce"] }), /attacks: only version "custom" takes a list of attacks \(version "standard" runs apgd-ce, apgd-t, fab-t, square\)/);
@@ -113,6 +125,15 @@ test("the randomness check warns on a random model and stays quiet on a determin
   const fixed = new AutoAttack(model, { ...options, log: () => {} });
   tidy(() => fixed.run(xs, ys).adversarial);
   assert.deepEqual(fixed.warnings, []);
+});
+
+test("outputs that look like probabilities draw a warning", () => {
+  const xs = tidy(() => x.narrow(0, 0, 4));
+  const ys = tidy(() => y.narrow(0, 0, 4));
+  const probabilities = (input: Tensor) => F.softmax(model.forward(input), 1);
+  const attack = new AutoAttack(probabilities, { eps: 0.001, version: "custom", attacks: ["apgd-ce"], steps: 2, restarts: 1, log: () => {} });
+  tidy(() => attack.run(xs, ys).adversarial);
+  assert.deepEqual(attack.warnings, ["autoattack: the model's outputs look like probabilities (in [0, 1], rows summing to 1): attacks need the logits"]);
 });
 
 test("version rand runs APGD-CE then APGD-DLR, each gradient averaged over eotIter draws, without the randomness check", () => {
