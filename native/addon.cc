@@ -249,6 +249,33 @@ Napi::Value NumThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), at::get_num_threads());
 }
 
+// setDeterministic(on): libtorch's deterministic mode, as torch.use_deterministic_algorithms(on)
+// plus torch.backends.cudnn.deterministic = on and cudnn.benchmark = false. With it on, an op that
+// has no deterministic implementation throws instead of warning. The flags exist in CPU-only
+// builds too; they only change what CUDA kernels are chosen.
+Napi::Value SetDeterministic(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsBoolean()) throw Napi::TypeError::New(env, "setDeterministic: expected (on: boolean)");
+  const bool on = info[0].As<Napi::Boolean>().Value();
+  at::globalContext().setDeterministicAlgorithms(on, /*warn_only=*/false);
+  at::globalContext().setDeterministicCuDNN(on);
+  at::globalContext().setBenchmarkCuDNN(false);
+  return env.Undefined();
+}
+
+// deterministic() -> [algorithms, warnOnly, cudnnDeterministic, cudnnBenchmark]: the flags as
+// libtorch holds them, read back rather than remembered.
+Napi::Value Deterministic(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const at::Context& ctx = at::globalContext();
+  Napi::Array out = Napi::Array::New(env, 4);
+  out.Set(0u, Napi::Boolean::New(env, ctx.deterministicAlgorithms()));
+  out.Set(1u, Napi::Boolean::New(env, ctx.deterministicAlgorithmsWarnOnly()));
+  out.Set(2u, Napi::Boolean::New(env, ctx.deterministicCuDNN()));
+  out.Set(3u, Napi::Boolean::New(env, ctx.benchmarkCuDNN()));
+  return out;
+}
+
 Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   torch::manual_seed(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()));
@@ -365,6 +392,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       Export<SetGradEnabled>("setGradEnabled"),
       Export<SetNumThreads>("setNumThreads"),
       Export<NumThreads>("numThreads"),
+      Export<SetDeterministic>("setDeterministic"),
+      Export<Deterministic>("deterministic"),
       Export<ManualSeed>("manualSeed"),
       Export<MakeGenerator>("makeGenerator"),
       Export<DisposeGeneratorHandle>("disposeGenerator"),

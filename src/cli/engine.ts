@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import type { DeviceName } from "../core/context.js";
 import { addRunOptions } from "./context.js";
-import { F, cudaAvailable, cudaDeviceCount, getNumThreads, libtorchVersion, manualSeed, nn, noGrad, optim, rand, tidy } from "../torch/index.js";
+import { F, Generator, cudaAvailable, cudaDeviceCount, getNumThreads, libtorchVersion, nn, noGrad, optim, rand, tidy } from "../torch/index.js";
 
 export function registerEngineCommands(program: Command): void {
   program
@@ -21,12 +21,14 @@ export function registerEngineCommands(program: Command): void {
     .action((opts: { steps: string; device: DeviceName }) => {
       const steps = Number(opts.steps);
       if (!Number.isInteger(steps) || steps < 1) throw new Error(`--steps: expected a positive integer, got ${opts.steps}`);
-      manualSeed(0);
-      const model = new nn.Sequential(new nn.Conv2d(1, 8, 3, { padding: 1 }), new nn.BatchNorm2d(8), new nn.ReLU(),
-        new nn.MaxPool2d(2), new nn.Flatten(), new nn.Linear(8 * 14 * 14, 10)).to(opts.device);
+      // One fixed stream (seed 0) for the weights, then the batch: the same numbers on every run.
+      const draws = new Generator(0);
+      const model = nn.init.withInitGenerator(draws, () => new nn.Sequential(new nn.Conv2d(1, 8, 3, { padding: 1 }), new nn.BatchNorm2d(8),
+        new nn.ReLU(), new nn.MaxPool2d(2), new nn.Flatten(), new nn.Linear(8 * 14 * 14, 10))).to(opts.device);
       const opt = new optim.Adam(model.parameters(), { lr: 1e-2 });
       // Drawn on the CPU, then moved: the same seed gives the same batch on every device.
-      const x = rand([32, 1, 28, 28]).to(opts.device);
+      const x = rand([32, 1, 28, 28], { generator: draws }).to(opts.device);
+      draws.dispose();
       const y = tidy(() => x.mean([1, 2, 3]).mul(1000).long().remainder(10));
       const t0 = performance.now();
       let loss = NaN;

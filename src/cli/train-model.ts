@@ -8,7 +8,7 @@ import { DATASET_NAMES, loadDataset, type DatasetName } from "../data/datasets.j
 import { createClassifier, ARCHITECTURES, NORMALIZATION } from "../models/registry.js";
 import { trainModel } from "../defenses/fast-at.js";
 import { loopFiles } from "../train/loop.js";
-import { manualSeed } from "../torch/index.js";
+import { Generator, nn } from "../torch/index.js";
 import { seedFor } from "../core/seeds.js";
 import type { ProgressMode } from "../core/progress.js";
 import type { DeviceName } from "../core/context.js";
@@ -66,12 +66,13 @@ export function registerTrainModelCommand(program: Command): void {
         throw new Error(`nothing to resume: no checkpoint in ${o.out} (rerun without --resume to start)`);
       }
       ensureDir(o.out, "--out"); // before the work, not after it
-      manualSeed(seedFor.weights(o.seed)); // module constructors draw initial weights from the global generator
       const ds = await loadDataset(o.data, { root: o.root, limit: o.limit });
       const train = ds.splits.train;
       const [, c, h, w] = train.shape;
       const normalization = NORMALIZATION[o.data === "imagefolder" ? "imagenet" : o.data];
-      const model = createClassifier(o.arch, { numClasses: ds.classes.length, inputShape: [c, h, w], width: o.width, normalization });
+      const init = new Generator(seedFor.weights(o.seed)); // the layers draw their initial weights from it
+      const model = nn.init.withInitGenerator(init, () => createClassifier(o.arch, { numClasses: ds.classes.length, inputShape: [c, h, w], width: o.width, normalization }));
+      init.dispose();
       const lr = o.lr ?? (o.mode === "fast-at" ? 0.2 : o.optimizer === "adam" ? 1e-3 : 0.05);
       console.log(`training ${o.arch} (width ${o.width}, ${model.parameterCount().toLocaleString("en")} parameters) on ${ds.name}: ` +
         `${train.shape[0]} train / ${ds.splits.val?.shape[0] ?? 0} val images, ${o.epochs} epochs`);

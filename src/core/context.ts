@@ -20,6 +20,25 @@ export interface RunContext {
   log: (line: string) => void;
   /** Aborted when the user asks the run to stop (Ctrl-C); long loops check it between steps. */
   signal?: AbortSignal;
+  /**
+   * libtorch's deterministic mode was on for the run (`--deterministic`): ops without a
+   * deterministic kernel fail instead of running, and with a fixed thread count the numbers match
+   * across machines. Recorded beside a run's results.
+   */
+  deterministic: boolean;
+  /** libtorch's CPU intra-op threads during the run, when known (`--threads`; recorded like `deterministic`). */
+  threads?: number;
+}
+
+/** What a run records about the engine it ran on: enough to explain why two runs' numbers differ. */
+export interface EngineSettings {
+  deterministic: boolean;
+  threads?: number;
+}
+
+/** The engine settings of a context, for a run's metadata. */
+export function engineSettings(ctx: Pick<RunContext, "deterministic" | "threads">): EngineSettings {
+  return ctx.threads === undefined ? { deterministic: ctx.deterministic } : { deterministic: ctx.deterministic, threads: ctx.threads };
 }
 
 /** A context with defaults for what is not given. */
@@ -31,5 +50,7 @@ export function runContext(partial: Partial<RunContext> = {}): RunContext {
     progress: partial.progress ?? (process.stderr.isTTY ? "bar" : "lines"),
     log: partial.log ?? ((line) => process.stderr.write(`${line}\n`)),
     signal: partial.signal,
+    deterministic: partial.deterministic ?? false,
+    threads: partial.threads,
   };
 }

@@ -8,7 +8,8 @@
  *   change the weights, adversarial examples and accuracies that a given seed reproduces.
  *
  * A derived seed feeds either the data layer's `Rng` (data order, augmentation) or an explicit
- * libtorch `Generator` (tensor draws).
+ * libtorch `Generator` (tensor draws). Nothing in the project reseeds libtorch's global generator:
+ * each stream has a generator of its own, so streams cannot disturb each other.
  */
 
 /** MurmurHash3's 32-bit finaliser: a bijective mix that spreads nearby inputs apart. */
@@ -57,20 +58,26 @@ export class SeedTree {
 /** The root of a run's seed tree. */
 export const seedTree = (root: number): SeedTree => new SeedTree(root);
 
+/** The first part of a path below a run's seed, one per stream that is derived through the tree. */
+export const STREAM = {
+  /** The masks of a TVM defense in an experiment. */
+  tvmMasks: 1,
+} as const;
+
 /**
  * The seed mixes in use before the seed tree, one named function each, kept bit for bit (see the
  * file comment). Each comment names where the seed is used.
  */
 export const seedFor = {
   /**
-   * Weight initialisation: the global generator is seeded with the run's seed itself before a
-   * model is constructed (module constructors draw from the global generator). FR training draws
-   * its Gaussian copies on from the state this leaves.
+   * Weight initialisation: the generator a model's layers draw their initial weights from
+   * (`nn.init.withInitGenerator`) is seeded with the run's seed itself. FR training draws its
+   * Gaussian copies from that generator first, then the restorer's weights.
    */
   weights: (seed: number): number => seed,
   /**
-   * The tensor draws of one training epoch (Gaussian copies of ID training, Fast AT's random
-   * start, dropout): `seed * 1000 + epoch`.
+   * The generator of one training epoch's tensor draws (Gaussian copies of ID training; Fast AT's
+   * random starts and dropout masks, in step order): `seed * 1000 + epoch`.
    */
   epochDraws: (seed: number, epoch: number): number => seed * 1000 + epoch,
   /** The order of ID training rows in one epoch (a JS Rng): `seed * 7919 + epoch`. */
@@ -86,4 +93,6 @@ export const seedFor = {
     const b = fmix32(a ^ fmix32((sampleId >>> 0) + 0x7f4a7c15) ^ Math.floor(sampleId / 2 ** 32));
     return fmix32(b ^ fmix32(stream + 0x165667b1));
   },
+  /** The generator of a TVM defense's masks in an experiment (through the seed tree). */
+  tvmMasks: (seed: number): number => deriveSeed(seed, STREAM.tvmMasks),
 } as const;

@@ -2,6 +2,8 @@
  * Neural-network functions over tensors (PyTorch's `torch.nn.functional`): convolution, pooling,
  * normalisation, resampling, activations and losses. Inputs are NCHW.
  */
+import { bernoulli } from "./creation.js";
+import type { Generator } from "./generator.js";
 import { op, Reduction, Tensor, type ReductionName } from "./tensor.js";
 
 type Pair = number | readonly [number, number];
@@ -117,10 +119,22 @@ export const tanh = (x: Tensor): Tensor => op("aten::tanh", [x]);
 export const softmax = (x: Tensor, dim: number): Tensor => op("aten::softmax.int", [x, dim]);
 export const logSoftmax = (x: Tensor, dim: number): Tensor => op("aten::log_softmax.int", [x, dim]);
 
-/** Randomly zeroes elements with probability p and rescales by 1/(1-p) when training. */
-export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
+/**
+ * Randomly zeroes elements with probability p and rescales by 1/(1-p) when training. The mask is
+ * drawn from `generator` when given (on x's device), else from the global generator. With a CPU
+ * generator the mask is the one libtorch's own dropout draws from the global generator in the
+ * same state (Bernoulli(1 - p) over a tensor shaped like x, scaled by 1/(1-p)).
+ */
+export function dropout(x: Tensor, p = 0.5, training = true, generator?: Generator): Tensor {
   if (!(p >= 0 && p <= 1)) throw new RangeError(`dropout: p must be in [0, 1], got ${p}`);
-  return op("aten::dropout", [x, p, training]);
+  // libtorch's dropout draws nothing when it is off, at p = 0 or at p = 1 (all zeroed).
+  if (generator === undefined || !training || p === 0 || p === 1) return op("aten::dropout", [x, p, training]);
+  const noise = bernoulli(1 - p, x.shape, { dtype: x.dtype, device: x.device, generator });
+  try {
+    return x.mul(noise.div_(1 - p));
+  } finally {
+    noise.dispose();
+  }
 }
 
 export interface CrossEntropyOptions {

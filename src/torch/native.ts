@@ -42,6 +42,10 @@ export interface NativeBinding {
   setGradEnabled(enabled: boolean): boolean;
   setNumThreads(n: number): void;
   numThreads(): number;
+  /** libtorch's deterministic mode on or off (algorithms, cuDNN; cuDNN benchmark always off). */
+  setDeterministic(on: boolean): void;
+  /** [deterministicAlgorithms, warnOnly, cudnnDeterministic, cudnnBenchmark] as libtorch holds them. */
+  deterministic(): [boolean, boolean, boolean, boolean];
   manualSeed(seed: number): void;
   /** A new generator on `device` seeded with `seed` (the stream the global one gives after manualSeed(seed)). */
   makeGenerator(seed: number, device: string): GeneratorHandle;

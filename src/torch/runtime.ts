@@ -12,7 +12,50 @@ export function getNumThreads(): number {
   return native.numThreads();
 }
 
-/** Seeds libtorch's generators (CPU and CUDA): the same seed gives the same numbers on CPU. */
+/** libtorch's deterministic-mode flags, read back from libtorch. */
+export interface DeterministicState {
+  /** `torch.use_deterministic_algorithms`: ops without a deterministic kernel throw. */
+  algorithms: boolean;
+  /** Whether such ops only warn instead (always false when set through {@link setDeterministic}). */
+  warnOnly: boolean;
+  /** `torch.backends.cudnn.deterministic`. */
+  cudnnDeterministic: boolean;
+  /** `torch.backends.cudnn.benchmark` (autotuning picks kernels by timing, so it stays off). */
+  cudnnBenchmark: boolean;
+}
+
+/**
+ * Turns libtorch's deterministic mode on or off: deterministic algorithms (an op with no
+ * deterministic kernel throws, naming itself, rather than warning), deterministic cuDNN, and no
+ * cuDNN benchmarking. On a CUDA build it also sets CUBLAS_WORKSPACE_CONFIG=:4096:8 when unset,
+ * which cuBLAS needs for repeatable matrix products. It does not fix the thread count: CPU
+ * reductions split their work by thread, so results match across machines only when
+ * {@link setNumThreads} is the same too.
+ */
+export function setDeterministic(on: boolean): void {
+  if (typeof on !== "boolean") throw new TypeError(`setDeterministic: expected a boolean, got ${typeof on}`);
+  if (on && native.cudaDeviceCount() > 0 && process.env.CUBLAS_WORKSPACE_CONFIG === undefined) {
+    process.env.CUBLAS_WORKSPACE_CONFIG = ":4096:8"; // read by libtorch at each cuBLAS call
+  }
+  native.setDeterministic(on);
+}
+
+/** libtorch's deterministic-mode flags as it holds them now. */
+export function deterministicState(): DeterministicState {
+  const [algorithms, warnOnly, cudnnDeterministic, cudnnBenchmark] = native.deterministic();
+  return { algorithms, warnOnly, cudnnDeterministic, cudnnBenchmark };
+}
+
+/** Whether libtorch's deterministic algorithms are on (see {@link setDeterministic}). */
+export function isDeterministic(): boolean {
+  return native.deterministic()[0];
+}
+
+/**
+ * Seeds libtorch's global generators (CPU and CUDA): the same seed gives the same numbers on CPU.
+ * The project itself never reseeds them: its draws come from explicit {@link Generator}s. This is
+ * for users' own code, and for draws made without a generator.
+ */
 export function manualSeed(seed: number): void {
   if (!Number.isInteger(seed) || seed < 0) throw new TypeError(`manualSeed: expected a non-negative integer, got ${seed}`);
   native.manualSeed(seed);

@@ -5,6 +5,7 @@
 import { callRaw, type OpArg } from "./dispatch.js";
 import { dtypeCode, dtypeName, viewBytes, type DType, type TypedArray } from "./dtype.js";
 import { native, type NativeResult, type TensorHandle } from "./native.js";
+import type { Generator } from "./generator.js";
 import { track } from "./scope.js";
 
 /** A device name: "cpu", "cuda" or "cuda:N". */
@@ -241,10 +242,10 @@ export class Tensor implements Disposable {
   copy_(src: Tensor): this { return inplace(this, "aten::copy_", [this, src]); }
   zero_(): this { return inplace(this, "aten::zero_", [this]); }
   fill_(value: number): this { return inplace(this, "aten::fill_.Scalar", [this, value]); }
-  /** Fills with U(from, to) samples from the global generator. */
-  uniform_(from = 0, to = 1): this { return inplace(this, "aten::uniform_", [this, from, to]); }
-  /** Fills with N(mean, std²) samples from the global generator. */
-  normal_(mean = 0, std = 1): this { return inplace(this, "aten::normal_", [this, mean, std]); }
+  /** Fills with U(from, to) samples from `generator` (on this tensor's device), default the global one. */
+  uniform_(from = 0, to = 1, generator?: Generator): this { return inplace(this, "aten::uniform_", [this, from, to, generator ?? null]); }
+  /** Fills with N(mean, std²) samples from `generator` (on this tensor's device), default the global one. */
+  normal_(mean = 0, std = 1, generator?: Generator): this { return inplace(this, "aten::normal_", [this, mean, std, generator ?? null]); }
 
   // ---- comparison and logic ------------------------------------------------------------------
 

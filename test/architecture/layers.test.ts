@@ -61,3 +61,9 @@ test("the import scanner sees every form of import", () => {
   const text = `import { a } from "./a.js";\nexport * from "../b/index.js";\nconst c = await import("./c.js");\nimport "./d.js";\nimport type { E } from "../e.js";`;
   assert.deepEqual(relativeImports(text), ["./a.js", "../b/index.js", "./c.js", "./d.js", "../e.js"]);
 });
+
+test("outside src/torch nothing reseeds libtorch's global generator: random draws take explicit generators", () => {
+  const code = (f: string) => readFileSync(f, "utf8").replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, ""); // comments may name it
+  const reseeding = sourceFiles(SRC).filter((f) => layerOf(f) !== "torch" && /\bmanualSeed\s*\(/.test(code(f)));
+  assert.deepEqual(reseeding.map((f) => relative(SRC, f)), []);
+});

@@ -2,9 +2,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Command } from "commander";
-import { addRunOptions, contextFromFlags, moveToDevice, parseDevice, type RunFlags } from "../../src/cli/context.js";
+import { addRunOptions, contextFromFlags, DETERMINISTIC_THREADS, moveToDevice, parseDevice, type RunFlags } from "../../src/cli/context.js";
+import { engineSettings, runContext } from "../../src/core/context.js";
 import { createClassifier } from "../../src/models/registry.js";
-import { cudaDeviceCount } from "../../src/torch/index.js";
+import { cudaDeviceCount, deterministicState, getNumThreads, setDeterministic, setNumThreads } from "../../src/torch/index.js";
 
 /** Parses `args` for a command with the run options and returns the flags its action saw. */
 async function flagsOf(args: string[], progress = true): Promise<RunFlags> {
@@ -51,4 +52,50 @@ test("moveToDevice leaves a model on the CPU as it is", () => {
   assert.equal(model.parameters()[0], weights);
   assert.equal(weights.device, "cpu");
   model.dispose();
+});
+
+/** Parses `args` like {@link flagsOf}, and reads libtorch's state inside the action; restores it afterwards. */
+async function engineDuring(args: string[]): Promise<{ flags: RunFlags; deterministic: boolean; threads: number }> {
+  const threads = getNumThreads();
+  let seen: { flags: RunFlags; deterministic: boolean; threads: number } | null = null;
+  const program = new Command("idfr").exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+  addRunOptions(program.command("job")).action((flags: RunFlags) => {
+    seen = { flags, deterministic: deterministicState().algorithms, threads: getNumThreads() };
+  });
+  try {
+    await program.parseAsync(["node", "idfr", "job", ...args]);
+  } finally {
+    setDeterministic(false);
+    setNumThreads(threads);
+  }
+  return seen!;
+}
+
+test("--deterministic turns libtorch's deterministic mode on before the action, with 1 thread unless --threads says otherwise", async () => {
+  const before = getNumThreads();
+  const plain = await engineDuring([]);
+  assert.deepEqual([plain.deterministic, plain.threads], [false, before], "without the flags libtorch is left as it is");
+  const det = await engineDuring(["--deterministic"]);
+  assert.deepEqual([det.deterministic, det.threads], [true, DETERMINISTIC_THREADS]);
+  assert.equal(DETERMINISTIC_THREADS, 1);
+  const det3 = await engineDuring(["--deterministic", "--threads", "3"]);
+  assert.deepEqual([det3.deterministic, det3.threads], [true, 3]);
+  const threads3 = await engineDuring(["--threads", "3"]);
+  assert.deepEqual([threads3.deterministic, threads3.threads], [false, 3]);
+  await assert.rejects(engineDuring(["--threads", "0"]), /--threads <n>' argument '0' is invalid\. expected a positive integer, got "0"/);
+  assert.deepEqual([deterministicState().algorithms, getNumThreads()], [false, before]);
+});
+
+test("the RunContext records the engine settings a run had, for its metadata", async () => {
+  const threads = getNumThreads();
+  try {
+    const ctx = contextFromFlags((await engineDuring(["--deterministic"])).flags);
+    assert.deepEqual([ctx.deterministic, ctx.threads], [true, 1]);
+    assert.deepEqual(engineSettings(ctx), { deterministic: true, threads: 1 });
+    assert.deepEqual(engineSettings(contextFromFlags({ threads: 2 })), { deterministic: false, threads: 2 });
+  } finally {
+    setDeterministic(false);
+    setNumThreads(threads);
+  }
+  assert.deepEqual(engineSettings(runContext()), { deterministic: false });
 });

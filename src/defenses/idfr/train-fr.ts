@@ -9,7 +9,7 @@ import type { ImageSet } from "../../data/types.js";
 import type { Classifier } from "../../models/classifier.js";
 import { accuracy } from "../../models/evaluate.js";
 import { withFrozen, withFrozenAsync } from "../../models/freeze.js";
-import { cat, F, keep, manualSeed, noGrad, optim, tensor, tidy, type Tensor } from "../../torch/index.js";
+import { cat, F, Generator, keep, nn, noGrad, optim, tensor, tidy, type Tensor } from "../../torch/index.js";
 import { seedFor } from "../../core/seeds.js";
 import { indexBatches } from "../../train/batches.js";
 import { weightsFingerprint } from "../../models/io.js";
@@ -31,8 +31,12 @@ export interface EmbeddedSet {
   twin: Int32Array;
 }
 
-/** Embeds every row of an augmented set through the frozen ID and encoder (Algorithm 2's input), on `device`. */
-export function embedRows(target: Classifier, denoiser: InputDenoiser, data: AugmentedSet, batchSize = 256, device = "cpu"): EmbeddedSet {
+/**
+ * Embeds every row of an augmented set through the frozen ID and encoder (Algorithm 2's input), on
+ * `device`; the Gaussian copies' noise comes from `generator` (default the global generator).
+ */
+export function embedRows(target: Classifier, denoiser: InputDenoiser, data: AugmentedSet, batchSize = 256, device = "cpu",
+  generator?: Generator): EmbeddedSet {
   const parts: Tensor[] = [];
   const correct = new Uint8Array(data.size);
   const labels = new Int32Array(data.size);
@@ -40,7 +44,7 @@ export function embedRows(target: Classifier, denoiser: InputDenoiser, data: Aug
   for (let start = 0; start < data.size; start += batchSize) {
     const rows = Uint32Array.from({ length: Math.min(batchSize, data.size - start) }, (_, k) => start + k);
     const [h, ok] = tidy(() => noGrad(() => {
-      const { x, y } = data.batch(rows);
+      const { x, y } = data.batch(rows, false, generator);
       const emb = target.embed(denoiser.forward(onDevice(x, device)));
       return [keep(emb), target.head(emb).argmax(1).eq(onDevice(y, device)).toArray()] as const;
     }));
@@ -65,11 +69,13 @@ export async function trainRestorer(target: Classifier, denoiser: InputDenoiser,
   run: IdfrTrainRun = {}): Promise<{ restorer: FeatureRestorer; history: LoopRecord[]; split: { correct: number; wrong: number } }> {
   checkFrConfig(config);
   const device = runDevice(run.device);
-  manualSeed(seedFor.weights(config.seed));
   denoiser.eval();
   const data = new AugmentedSet(train, adversarial, config.gaussianRounds, config.sigma);
-  const embedded = withFrozen(target, () => embedRows(target, denoiser, data, 256, device));
-  const restorer = new FeatureRestorer(target.embeddingDim).to(device);
+  // One stream, in this order: the Gaussian copies' noise, then the restorer's initial weights.
+  const draws = new Generator(seedFor.weights(config.seed));
+  const embedded = withFrozen(target, () => embedRows(target, denoiser, data, 256, device, draws));
+  const restorer = nn.init.withInitGenerator(draws, () => new FeatureRestorer(target.embeddingDim)).to(device);
+  draws.dispose();
   const adam = new optim.Adam(restorer.parameters(), { lr: config.lr });
   const numClasses = target.numClasses;
   let pairs: Pairs = { first: new Int32Array(0), second: new Int32Array(0), alpha: new Float32Array(0) };

@@ -10,7 +10,7 @@ import type { ImageSet } from "../../data/types.js";
 import type { Classifier } from "../../models/classifier.js";
 import { accuracy } from "../../models/evaluate.js";
 import { withFrozenAsync } from "../../models/freeze.js";
-import { F, Generator, manualSeed, noGrad, optim, tidy, type Tensor } from "../../torch/index.js";
+import { F, Generator, nn, noGrad, optim, tidy, type Tensor } from "../../torch/index.js";
 import { seedFor } from "../../core/seeds.js";
 import { indexBatches } from "../../train/batches.js";
 import { weightsFingerprint } from "../../models/io.js";
@@ -42,10 +42,10 @@ export async function trainDenoiser(target: Classifier, train: ImageSet, adversa
   Promise<{ denoiser: InputDenoiser; history: LoopRecord[] }> {
   checkIdConfig(config);
   const device = runDevice(run.device);
-  // Module constructors draw their initial weights from the global generator; seeding it here is
-  // simpler than threading a generator through every constructor, and nothing else draws meanwhile.
-  manualSeed(seedFor.weights(config.seed));
-  const denoiser = new InputDenoiser({ channels: target.inputShape[0], width: config.width, variant: config.variant }).to(device);
+  // The layers' constructors draw their initial weights from the scope's generator.
+  const init = new Generator(seedFor.weights(config.seed));
+  const denoiser = nn.init.withInitGenerator(init, () => new InputDenoiser({ channels: target.inputShape[0], width: config.width, variant: config.variant })).to(device);
+  init.dispose();
   const data = new AugmentedSet(train, adversarial, config.gaussianRounds, config.sigma);
   const adam = new optim.Adam(denoiser.parameters(), { lr: config.lr });
   let order: Uint32Array = new Uint32Array(0);

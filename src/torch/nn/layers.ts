@@ -176,7 +176,8 @@ export class Dropout extends Module {
     super();
     if (!(p >= 0 && p <= 1)) throw new RangeError(`Dropout: p must be in [0, 1], got ${p}`);
   }
-  forward(x: Tensor): Tensor { return this.training && this.p > 0 ? F.dropout(x, this.p, true) : x; }
+  /** Masks come from the module's generator (see Module.useGenerator), else the global one. */
+  forward(x: Tensor): Tensor { return this.training && this.p > 0 ? F.dropout(x, this.p, true, this.generator) : x; }
 }
 
 export class Flatten extends Module {

@@ -4,6 +4,7 @@
  */
 import { noGrad } from "../autograd.js";
 import { assertFinite, NonFiniteWeightsError } from "../finite.js";
+import type { Generator } from "../generator.js";
 import { keep } from "../scope.js";
 import { Tensor } from "../tensor.js";
 
@@ -25,6 +26,11 @@ export class StateDictError extends Error {
 export abstract class Module {
   /** Training mode (dropout active, batch norm uses batch statistics). */
   training = true;
+  /**
+   * Where this module's own random draws (dropout masks) come from; undefined draws from
+   * libtorch's global generator. Set it for a whole model with {@link Module.useGenerator}.
+   */
+  generator: Generator | undefined = undefined;
   readonly #params = new Map<string, Tensor | null>();
   readonly #buffers = new Map<string, Tensor | null>();
   /** Names of the buffers left out of the state dict. */
@@ -57,6 +63,16 @@ export abstract class Module {
   protected registerModule<M extends Module>(name: string, m: M): M {
     this.#children.set(name, m);
     return m;
+  }
+
+  /**
+   * Makes `generator` the source of the random draws of this module and of every submodule
+   * (dropout masks), or the global generator again with undefined. The generator must live on the
+   * module's device. Returns this module.
+   */
+  useGenerator(generator: Generator | undefined): this {
+    for (const [, m] of this.namedModules()) m.generator = generator;
+    return this;
   }
 
   /** Direct children, by name. */
