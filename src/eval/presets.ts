@@ -111,7 +111,7 @@ function paperImagenet(o: PresetOptions, root: string): ExperimentInput[] {
   const common = {
     defenses: ["none", "fast-at", "id", "id+fr"],
     attacks: ["fgsm", "cw", "bim"] as ("fgsm" | "cw" | "bim")[], eps: ["16/255"], threats: ["transfer", "whitebox", "adaptive"] as ("transfer" | "whitebox" | "adaptive")[],
-    adaptive: { attacks: ["pgd"] as "pgd"[], preset: "standard" as const },
+    adaptive: AUTOATTACK_SUITE,
     evalImages: 10000,
   };
   const dataset = (imageSize: number) => ({ name: "imagefolder" as const, root, imageSize, trainImages: 25000, split: { val: 5000, test: 10000 } });
