@@ -11,9 +11,8 @@ export { CWLinf, type CWLinfOptions, type ResolvedCWLinfOptions } from "./cw-lin
 export { CWL2, type CWL2Options, type ResolvedCWL2Options } from "./cw-l2.js";
 export { PGDL2, type PGDL2Options, type ResolvedPGDL2Options } from "./pgd-l2.js";
 export { APGD, apgdCheckpoints, type APGDLoss, type APGDOptions, type ResolvedAPGDOptions } from "./apgd.js";
-export { FAB, projectLinfHyperplane, type FABOptions, type ResolvedFABOptions } from "./fab.js";
 export { APGDTargeted, type APGDTargetedOptions, type ResolvedAPGDTargetedOptions } from "./apgd-targeted.js";
-export { FAB, type FABOptions, type ResolvedFABOptions } from "./fab.js";
+export { FAB, projectLinfHyperplane, type FABOptions, type ResolvedFABOptions } from "./fab.js";
 export { Square, type ResolvedSquareOptions, type SquareLoss, type SquareOptions, type SquareResult } from "./square.js";
 export { AutoAttack, AUTOATTACK_ATTACKS, AUTOATTACK_VERSIONS, type AutoAttackOptions, type AutoAttackPart, type AutoAttackVersion, type ResolvedAutoAttackOptions } from "./autoattack.js";
 export { checkClasses, checkOutputRange, checkRandomized, checkSquare, defaultWarningLog, type WarningLog } from "./sanity-checks.js";
