@@ -9,7 +9,7 @@
 import { appendFileSync, existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic, removeStaleTempFiles } from "../core/atomic-write.js";
-import type { RunContext } from "../core/context.js";
+import { engineSettings, type EngineSettings, type RunContext } from "../core/context.js";
 import { ensureDir } from "../core/fs.js";
 import { Interrupted, interruptRequested, watchInterrupt, yieldToEventLoop } from "../core/interrupt.js";
 import { Progress } from "../core/progress.js";
@@ -89,6 +89,12 @@ interface LoopState<M extends object> {
   stepCount: number;
   history: LoopRecord<M>[];
   settings: TrainingSettings;
+  /**
+   * The engine settings the epochs so far ran under, when the context gives them. Not compared on
+   * resume (a resume on another machine is allowed), but a change is logged: the numbers will then
+   * differ in the last bits from an uninterrupted run.
+   */
+  engine?: EngineSettings;
 }
 
 /** The checkpoint and log paths of a run named `name` in `outDir`. */
@@ -106,6 +112,7 @@ export async function runTrainLoop<B, M extends object = Record<string, number>>
   if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new TypeError(`epochs: expected a positive integer, got ${o.epochs}`);
   if (stepsPerEpoch < 1) throw new RangeError(`${o.label}: the training set is empty`);
   const files = ctx.outDir ? loopFiles(ctx.outDir, o.name) : null;
+  const engine = ctx.deterministic === undefined ? undefined : engineSettings({ deterministic: ctx.deterministic, threads: ctx.threads });
   let start = 0;
   let history: LoopRecord<M>[] = [];
   if (ctx.outDir && files) {
@@ -171,7 +178,8 @@ export async function runTrainLoop<B, M extends object = Record<string, number>>
       if (files) {
         const tensors = new Map([...withPrefix(o.module.stateDict(), "module"), ...withPrefix(o.optimizer.stateDict(), "optim"),
           ...withPrefix(o.extraState?.save() ?? new Map<string, Tensor>(), "extra")]);
-        saveCheckpoint(files.checkpoint, tensors, { epoch: epoch + 1, stepCount: o.optimizer.stepCount, history, settings: o.settings } satisfies LoopState<M>);
+        saveCheckpoint(files.checkpoint, tensors, { epoch: epoch + 1, stepCount: o.optimizer.stepCount, history, settings: o.settings,
+          ...(engine ? { engine } : {}) } satisfies LoopState<M>);
         appendFileSync(files.log, `${JSON.stringify(record)}\n`);
       }
       progress.log(`${o.label} epoch ${epoch + 1}/${o.epochs}: ${formatRecord(record)}`);
@@ -204,6 +212,11 @@ function resume<B, M extends object>(o: TrainLoopOptions<B, M>, files: LoopFiles
     const { epoch, stepCount, history, settings } = saved.state;
     if (settings === undefined || epoch === undefined || stepCount === undefined || history === undefined) {
       throw new Error(`checkpoint ${files.checkpoint} does not record its settings (an older idfr wrote it); rerun without --resume`);
+    }
+    const now = o.ctx?.deterministic === undefined ? undefined : engineSettings({ deterministic: o.ctx.deterministic, threads: o.ctx.threads });
+    if (saved.state.engine && now && JSON.stringify(saved.state.engine) !== JSON.stringify(now)) {
+      log(`${o.label}: resuming under other engine settings (${JSON.stringify(now)}, the checkpoint's ${JSON.stringify(saved.state.engine)}); ` +
+        "the results may differ in the last bits from an uninterrupted run");
     }
     checkSameSettings(files.checkpoint, settings, o.settings);
     o.module.loadStateDict(withoutPrefix(saved.tensors, "module"));
