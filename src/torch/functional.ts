@@ -114,6 +114,8 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
 
 export const relu = (x: Tensor): Tensor => op("aten::relu", [x]);
 export const leakyRelu = (x: Tensor, negativeSlope = 0.01): Tensor => op("aten::leaky_relu", [x, negativeSlope]);
+/** ELU: x for x > 0, alpha * (exp(x) - 1) otherwise. */
+export const elu = (x: Tensor, alpha = 1): Tensor => op("aten::elu", [x, alpha]);
 export const sigmoid = (x: Tensor): Tensor => op("aten::sigmoid", [x]);
 export const tanh = (x: Tensor): Tensor => op("aten::tanh", [x]);
 export const softmax = (x: Tensor, dim: number): Tensor => op("aten::softmax.int", [x, dim]);

@@ -139,6 +139,11 @@ export class LeakyReLU extends Module {
   forward(x: Tensor): Tensor { return F.leakyRelu(x, this.negativeSlope); }
 }
 
+export class ELU extends Module {
+  constructor(readonly alpha = 1) { super(); }
+  forward(x: Tensor): Tensor { return F.elu(x, this.alpha); }
+}
+
 export class Sigmoid extends Module {
   forward(x: Tensor): Tensor { return F.sigmoid(x); }
 }
