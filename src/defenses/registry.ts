@@ -81,7 +81,7 @@ export interface DefenseEntry {
 }
 
 const baseline = (name: BaselineName, label: string, adaptive: AdaptiveMode, description: string): DefenseEntry => ({
-  name, label, description, adaptive, group: "baseline", create: (env) => createBaseline(name, env.target),
+  name, label, description, adaptive, group: "baseline", create: (env) => createBaseline(name, env.target, { dataset: env.dataset }),
 });
 
 const IDFR_SECTION = { key: "idfr", schema: IdfrSettingsSchema };
@@ -111,7 +111,7 @@ export const DEFENSES: readonly DefenseEntry[] = [
     section: { key: "fastAt", schema: FastAtSettingsSchema }, whitebox: "own",
     // Defaults filled in before the settings key the cached model, so a model trained otherwise is not reused.
     create: async (env) => new FastAtDefense(env.target, await env.trainVariant("fast-at", fastAtSettings(env.settings))) },
-  baseline("feature-squeezing", "Feature Squeezing", "bpda", "bit-depth reduction then 2x2 median smoothing (Xu et al. 2018)"),
+  baseline("feature-squeezing", "Feature Squeezing", "bpda", "Xu et al. 2018's squeezers for the dataset chained: bit depth, 2x2 median, non-local means"),
   baseline("jpeg-q25", "JPEG(q=25)", "bpda", "JPEG compression at quality 25"),
   baseline("jpeg-q50", "JPEG(q=50)", "bpda", "JPEG compression at quality 50"),
   baseline("jpeg-q75", "JPEG(q=75)", "bpda", "JPEG compression at quality 75"),

@@ -1,7 +1,8 @@
 /** Feature Squeezing's squeezers: the bit-depth grid, the median window convention, the default chain. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { defaultSqueezers, FeatureSqueezing, medianFilter, reduceBitDepth } from "../../src/defenses/baselines/index.js";
+import { createBaseline, defaultSqueezers, FeatureSqueezing, medianFilter, nonLocalMeans, reduceBitDepth, squeezersFor } from "../../src/defenses/baselines/index.js";
+import { FASHION_MNIST_SQUEEZERS } from "../../src/defenses/baselines/feature-squeezing.js";
 import { createClassifier } from "../../src/models/registry.js";
 import { manualSeed, rand, setNumThreads, tensor, tidy } from "../../src/torch/index.js";
 import { assertClose } from "../helpers.js";
@@ -57,5 +58,36 @@ test("the default chain is 5-bit depth then 2x2 median for colour, 1-bit for gre
     const median3 = new FeatureSqueezing(target, { squeezers: [{ kind: "median", size: 3 }] });
     assertClose(median3.purify(x).toArray(), medianFilter(x, 3).toArray(), 0, "median only");
     assert.throws(() => new FeatureSqueezing(target, { squeezers: [{ kind: "bit-depth", bits: 0 }] }), /bits: expected an integer in \[1, 16\], got 0/);
+  });
+});
+
+test("per dataset, Xu et al.'s squeezers: MNIST 1-bit + 2x2 median, CIFAR-10 5-bit + 2x2 median + NLM 13-3-2, ImageNet 5-bit + 2x2 median + NLM 11-3-4", () => {
+  const bit = (bits: number) => ({ kind: "bit-depth", bits });
+  const median2 = { kind: "median", size: 2 };
+  assert.deepEqual(squeezersFor("mnist", 1), [bit(1), median2]);
+  assert.deepEqual(squeezersFor("cifar10", 3), [bit(5), median2, { kind: "nlm", search: 13, patch: 3, h: 2 }]);
+  assert.deepEqual(squeezersFor("imagefolder", 3), [bit(5), median2, { kind: "nlm", search: 11, patch: 3, h: 4 }]);
+  // Not in their paper: CIFAR-100 and SVHN take CIFAR-10's; Fashion-MNIST its measured chain, not MNIST's 1 bit.
+  assert.deepEqual(squeezersFor("svhn", 3), squeezersFor("cifar10", 3));
+  assert.deepEqual(squeezersFor("fashion-mnist", 1), [...FASHION_MNIST_SQUEEZERS]);
+  assert.notDeepEqual(squeezersFor("fashion-mnist", 1), squeezersFor("mnist", 1));
+  // Without a known dataset: the channel-based chain.
+  assert.deepEqual(squeezersFor(undefined, 1), defaultSqueezers(1));
+  assert.deepEqual(squeezersFor("my-data", 3), defaultSqueezers(3));
+  // The registry passes the dataset through.
+  manualSeed(2);
+  const grey = createClassifier("small-cnn", { numClasses: 10, inputShape: [1, 8, 8] }).eval();
+  assert.deepEqual((createBaseline("feature-squeezing", grey, { dataset: "mnist" }) as FeatureSqueezing).squeezers, [bit(1), median2]);
+  assert.deepEqual((createBaseline("feature-squeezing", grey, { dataset: "fashion-mnist" }) as FeatureSqueezing).squeezers, [...FASHION_MNIST_SQUEEZERS]);
+  assert.throws(() => new FeatureSqueezing(grey, { squeezers: [{ kind: "nlm", search: 11, patch: 3, h: -1 }] }), /nlm h: expected a number > 0, got -1/);
+});
+
+test("the CIFAR-10 chain purifies as bit depth, then median, then non-local means", () => {
+  manualSeed(3);
+  tidy(() => {
+    const target = createClassifier("small-cnn", { numClasses: 10, inputShape: [3, 8, 8] }).eval();
+    const fs = new FeatureSqueezing(target, { dataset: "cifar10" });
+    const x = rand([2, 3, 8, 8]);
+    assertClose(fs.purify(x).toArray(), nonLocalMeans(medianFilter(reduceBitDepth(x, 5), 2), { search: 13, patch: 3, h: 2 }).toArray(), 0, "purify");
   });
 });

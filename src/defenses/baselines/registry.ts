@@ -15,6 +15,8 @@ export type BaselineName = (typeof BASELINE_NAMES)[number];
 
 /** Per-family options; each baseline reads its own part (a `name` given here is ignored). */
 export interface BaselineOptions {
+  /** Dataset name: Feature Squeezing takes Xu et al.'s squeezers for it. */
+  dataset?: string;
   featureSqueezing?: Omit<FeatureSqueezingOptions, "name">;
   jpeg?: Omit<JpegOptions, "name" | "quality">;
   tvm?: Omit<TvmOptions, "name">;
@@ -30,7 +32,7 @@ export function createBaseline(name: BaselineName | string, target: Classifier, 
   if (!isBaselineName(name)) throw new TypeError(`createBaseline: unknown baseline ${JSON.stringify(name)}; expected one of ${BASELINE_NAMES.join(", ")}`);
   switch (name) {
     case "feature-squeezing":
-      return new FeatureSqueezing(target, { ...options.featureSqueezing, name });
+      return new FeatureSqueezing(target, { dataset: options.dataset, ...options.featureSqueezing, name });
     case "tvm":
       return new TvmDefense(target, { ...options.tvm, name });
     default: {
