@@ -21,6 +21,7 @@ import { IdfrSettingsSchema, type IdfrSettings } from "./idfr/config.js";
 import type { IdfrDefense } from "./idfr/defense.js";
 import { defend } from "./idfr/pipeline.js";
 import { NoDefense } from "./none.js";
+import { nrpDynamicEntry, nrpEntry } from "./nrp/entry.js";
 import { fastAtSettings, FastAtSettingsSchema, type FastAtSettings } from "./fast-at-settings.js";
 import { seedFor } from "../core/seeds.js";
 import { Generator } from "../torch/index.js";
@@ -118,6 +119,7 @@ export const DEFENSES: readonly DefenseEntry[] = [
   { ...baseline("tvm", "TVM", "eot", "total-variance minimisation of randomly dropped pixels (Guo et al. 2018)"),
     // Its masks come from a generator of its own, seeded from the experiment's seed, on its device.
     create: (env) => createBaseline("tvm", env.target, { tvm: { generator: new Generator(seedFor.tvmMasks(env.seed), env.device) } }) },
+  nrpEntry, nrpDynamicEntry,
   bitDepthDefense,
   { name: "id", label: "ID", description: "IDFR's input denoiser alone (the paper's ablation)", adaptive: "exact", group: "idfr", section: IDFR_SECTION,
     create: async (env) => (await trainedIdfr(env)).withoutRestorer() },

@@ -16,6 +16,7 @@ import { ARCHITECTURES } from "../models/registry.js";
 import { readJsonFile } from "../core/json-file.js";
 import { radiusSchema } from "../core/validate.js";
 import { dirname, resolve } from "node:path";
+import { NrpSettingsSchema } from "../defenses/nrp/config.js";
 import { resolveModelFolder } from "./model-source.js";
 import { knownTestSize } from "./split-sizes.js";
 
@@ -125,6 +126,7 @@ export const ExperimentSchema = z.strictObject({
   defenses: DefenseList.min(1),
   idfr: IdfrSettingsSchema.default({ id: {}, fr: {} }),
   fastAt: FastAtSettingsSchema.prefault({}),
+  nrp: NrpSettingsSchema.prefault({}),
   attacks: z.array(z.enum(ATTACK_NAMES)).min(1),
   preset: z.enum(PRESET_NAMES).default("paper"),
   /** Settings of the transfer and white-box attacks that override the preset (each attack takes the keys it knows). */
