@@ -22,6 +22,7 @@ import type { IdfrDefense } from "./idfr/defense.js";
 import { defend } from "./idfr/pipeline.js";
 import { NoDefense } from "./none.js";
 import { nrpDynamicEntry, nrpEntry } from "./nrp/entry.js";
+import { adpDefenseEntry } from "./adp/entry.js";
 import { fastAtSettings, FastAtSettingsSchema, type FastAtSettings } from "./fast-at-settings.js";
 import { seedFor } from "../core/seeds.js";
 import { Generator } from "../torch/index.js";
@@ -121,6 +122,7 @@ export const DEFENSES: readonly DefenseEntry[] = [
     create: (env) => createBaseline("tvm", env.target, { tvm: { generator: new Generator(seedFor.tvmMasks(env.seed), env.device) } }) },
   nrpEntry, nrpDynamicEntry,
   bitDepthDefense,
+  adpDefenseEntry,
   { name: "id", label: "ID", description: "IDFR's input denoiser alone (the paper's ablation)", adaptive: "exact", group: "idfr", section: IDFR_SECTION,
     create: async (env) => (await trainedIdfr(env)).withoutRestorer() },
   { name: "id+fr", label: "IDFR", description: "IDFR: input denoiser and feature restorer", adaptive: "exact", group: "idfr", section: IDFR_SECTION,

@@ -17,6 +17,7 @@ import { readJsonFile } from "../core/json-file.js";
 import { radiusSchema } from "../core/validate.js";
 import { dirname, resolve } from "node:path";
 import { NrpSettingsSchema } from "../defenses/nrp/config.js";
+import { AdpSettingsSchema } from "../defenses/adp/config.js";
 import { resolveModelFolder } from "./model-source.js";
 import { knownTestSize } from "./split-sizes.js";
 
@@ -126,6 +127,7 @@ export const ExperimentSchema = z.strictObject({
   defenses: DefenseList.min(1),
   idfr: IdfrSettingsSchema.default({ id: {}, fr: {} }),
   fastAt: FastAtSettingsSchema.prefault({}),
+  adp: AdpSettingsSchema.prefault({}),
   nrp: NrpSettingsSchema.prefault({}),
   attacks: z.array(z.enum(ATTACK_NAMES)).min(1),
   preset: z.enum(PRESET_NAMES).default("paper"),

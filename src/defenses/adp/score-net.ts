@@ -24,10 +24,8 @@ export interface ScoreNetOptions {
   sigmas: readonly number[];
 }
 
-/** ELU (α = 1), composed from existing ops: relu(x) + exp(min(x, 0)) - 1. */
-export function elu(x: Tensor): Tensor {
-  return x.relu().add(x.clamp(null, 0).exp().sub(1));
-}
+/** ELU (α = 1), NCSNv2's nonlinearity. */
+const elu = (x: Tensor): Tensor => F.elu(x);
 
 /**
  * InstanceNorm++ without class conditioning: instance normalisation, plus the channel means
@@ -51,9 +49,11 @@ export class InstanceNormPlus extends nn.Module {
     // torch.var's default is the unbiased estimate (divide by C - 1).
     const v = means.sub(m).square().sum(-1, true).div(Math.max(1, c - 1));
     const standardised = means.sub(m).div(v.add(1e-5).sqrt());
-    const centred = x.sub(x.mean([2, 3], true));
-    const h = centred.mul(centred.square().mean([2, 3], true).add(1e-5).rsqrt())
-      .add(standardised.reshape([-1, c, 1, 1]).mul(this.alpha.reshape([1, c, 1, 1])));
+    // Instance normalisation (biased variance, eps 1e-5) as batch normalisation of one image whose
+    // channels are the N·C instances: one op instead of a chain of reductions.
+    const [n, , hh, ww] = x.shape as [number, number, number, number];
+    const normed = F.batchNorm(x.reshape([1, n * c, hh, ww]), null, null, { training: true, eps: 1e-5 }).reshape([n, c, hh, ww]);
+    const h = normed.add(standardised.reshape([-1, c, 1, 1]).mul(this.alpha.reshape([1, c, 1, 1])));
     return h.mul(this.gamma.reshape([1, c, 1, 1])).add(this.beta.reshape([1, c, 1, 1]));
   }
 }
