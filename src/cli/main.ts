@@ -10,6 +10,7 @@ import { registerTrainModelCommand } from "./train-model.js";
 import { registerReportCommand } from "./report.js";
 import { registerRunCommands } from "./run.js";
 import { registerListCommand } from "./list.js";
+import { registerConvertCommand } from "./convert.js";
 
 const program = new Command("idfr")
   .description("IDFR (input denoising + feature restoring) adversarial defense for image classifiers, on libtorch")
@@ -25,6 +26,7 @@ registerAttackCommand(program);
 registerRunCommands(program);
 registerReportCommand(program);
 registerListCommand(program);
+registerConvertCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -122,9 +122,11 @@ export interface PthTree extends FlatTree {
 export interface ReadPthOptions {
   /** "error" (default): a pickle global outside the allow-list fails. "opaque": such objects are left out (listed in `skipped`). */
   unknown?: "error" | "opaque";
+  /** The name errors give the source when it is bytes (default "<buffer>"). */
+  name?: string;
 }
 
-const load = (source: string | Uint8Array): [Uint8Array, string] => (typeof source === "string" ? [readFileSync(source), source] : [source, "<buffer>"]);
+const load = (source: string | Uint8Array, name = "<buffer>"): [Uint8Array, string] => (typeof source === "string" ? [readFileSync(source), source] : [source, name]);
 
 function readZipCheckpoint(bytes: Uint8Array, path: string, options: ReadPthOptions): unknown {
   const files = readZip(bytes, path);
@@ -201,7 +203,7 @@ function readLegacyCheckpoint(bytes: Uint8Array, path: string, options: ReadPthO
 
 /** Reads a checkpoint (path or bytes) into its flattened tree of arrays, scalars and skipped entries. */
 export function readPthTree(source: string | Uint8Array, options: ReadPthOptions = {}): PthTree {
-  const [bytes, path] = load(source);
+  const [bytes, path] = load(source, options.name);
   let value: unknown;
   let format: PthTree["format"];
   try {

@@ -54,7 +54,7 @@ export function flattenTree(value: unknown, prefix = ""): FlatTree {
       out.scalars.set(path, String(v));
       return;
     }
-    out.skipped.set(path, v instanceof PyOpaque ? `a ${v.global} object (not read)` : describe(v));
+    out.skipped.set(path, v instanceof PyOpaque ? `${v.global} object (not read)` : describe(v));
   };
   walk(value, prefix);
   return out;

@@ -17,14 +17,23 @@ export function isZip(bytes: Uint8Array): boolean {
   return bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && ((bytes[2] === 3 && bytes[3] === 4) || (bytes[2] === 5 && bytes[3] === 6));
 }
 
-/** Every entry of a zip, by name (stored entries are views of `bytes`, deflated ones are inflated). */
-export function readZip(bytes: Uint8Array, path: string): Map<string, Uint8Array> {
-  let files: Record<string, Uint8Array>;
+/** The entry names of a zip, without extracting any. */
+export function zipEntryNames(bytes: Uint8Array, path: string): string[] {
+  const names: string[] = [];
+  unzipOrThrow(bytes, path, (name) => { names.push(name); return false; });
+  return names;
+}
+
+function unzipOrThrow(bytes: Uint8Array, path: string, filter?: (name: string) => boolean): Record<string, Uint8Array> {
   try {
-    files = unzipSync(bytes);
+    return unzipSync(bytes, filter ? { filter: (f) => filter(f.name) } : undefined);
   } catch (err) {
     const msg = (err as Error).message;
     throw new ZipError(path, `${msg}${/invalid zip|unexpected EOF|end of/i.test(msg) ? " (the file looks truncated or is not a zip)" : ""}`);
   }
-  return new Map(Object.entries(files));
+}
+
+/** Every entry of a zip, by name (stored entries are views of `bytes`, deflated ones are inflated). */
+export function readZip(bytes: Uint8Array, path: string): Map<string, Uint8Array> {
+  return new Map(Object.entries(unzipOrThrow(bytes, path)));
 }
