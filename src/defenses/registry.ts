@@ -16,6 +16,7 @@ import type { Classifier } from "../models/classifier.js";
 import { bitDepthDefense } from "./baselines/bit-depth.js";
 import { createBaseline, type BaselineName } from "./baselines/registry.js";
 import type { Defense } from "./defense.js";
+import { comdefendEntry } from "./comdefend/entry.js";
 import { FastAtDefense } from "./fast-at.js";
 import { IdfrSettingsSchema, type IdfrSettings } from "./idfr/config.js";
 import type { IdfrDefense } from "./idfr/defense.js";
@@ -113,6 +114,7 @@ export const DEFENSES: readonly DefenseEntry[] = [
     section: { key: "fastAt", schema: FastAtSettingsSchema }, whitebox: "own",
     // Defaults filled in before the settings key the cached model, so a model trained otherwise is not reused.
     create: async (env) => new FastAtDefense(env.target, await env.trainVariant("fast-at", fastAtSettings(env.settings))) },
+  comdefendEntry,
   baseline("feature-squeezing", "Feature Squeezing", "bpda", "Xu et al. 2018's squeezers for the dataset chained: bit depth, 2x2 median, non-local means"),
   baseline("jpeg-q25", "JPEG(q=25)", "bpda", "JPEG compression at quality 25"),
   baseline("jpeg-q50", "JPEG(q=50)", "bpda", "JPEG compression at quality 50"),

@@ -11,6 +11,7 @@ import { AttackSettingsSchema, type AttackSettings } from "../attacks/options.js
 import { DATASET_NAMES } from "../data/datasets.js";
 import { DEFENSE_NAMES } from "../defenses/registry.js";
 import { FastAtSettingsSchema } from "../defenses/fast-at-settings.js";
+import { ComDefendSettingsSchema } from "../defenses/comdefend/config.js";
 import { IdfrSettingsSchema } from "../defenses/idfr/config.js";
 import { ARCHITECTURES } from "../models/registry.js";
 import { readJsonFile } from "../core/json-file.js";
@@ -127,6 +128,7 @@ export const ExperimentSchema = z.strictObject({
   defenses: DefenseList.min(1),
   idfr: IdfrSettingsSchema.default({ id: {}, fr: {} }),
   fastAt: FastAtSettingsSchema.prefault({}),
+  comdefend: ComDefendSettingsSchema.prefault({}),
   adp: AdpSettingsSchema.prefault({}),
   nrp: NrpSettingsSchema.prefault({}),
   attacks: z.array(z.enum(ATTACK_NAMES)).min(1),
