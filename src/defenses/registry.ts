@@ -23,6 +23,7 @@ import type { IdfrDefense } from "./idfr/defense.js";
 import { defend } from "./idfr/pipeline.js";
 import { NoDefense } from "./none.js";
 import { nrpDynamicEntry, nrpEntry } from "./nrp/entry.js";
+import { soapEntry } from "./soap/entry.js";
 import { adpDefenseEntry } from "./adp/entry.js";
 import { fastAtSettings, FastAtSettingsSchema, type FastAtSettings } from "./fast-at-settings.js";
 import { seedFor } from "../core/seeds.js";
@@ -125,6 +126,7 @@ export const DEFENSES: readonly DefenseEntry[] = [
   nrpEntry, nrpDynamicEntry,
   bitDepthDefense,
   adpDefenseEntry,
+  soapEntry,
   { name: "id", label: "ID", description: "IDFR's input denoiser alone (the paper's ablation)", adaptive: "exact", group: "idfr", section: IDFR_SECTION,
     create: async (env) => (await trainedIdfr(env)).withoutRestorer() },
   { name: "id+fr", label: "IDFR", description: "IDFR: input denoiser and feature restorer", adaptive: "exact", group: "idfr", section: IDFR_SECTION,

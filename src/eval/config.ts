@@ -18,6 +18,7 @@ import { readJsonFile } from "../core/json-file.js";
 import { radiusSchema } from "../core/validate.js";
 import { dirname, resolve } from "node:path";
 import { NrpSettingsSchema } from "../defenses/nrp/config.js";
+import { SoapSettingsSchema } from "../defenses/soap/config.js";
 import { AdpSettingsSchema } from "../defenses/adp/config.js";
 import { resolveModelFolder } from "./model-source.js";
 import { knownTestSize } from "./split-sizes.js";
@@ -130,6 +131,7 @@ export const ExperimentSchema = z.strictObject({
   fastAt: FastAtSettingsSchema.prefault({}),
   comdefend: ComDefendSettingsSchema.prefault({}),
   adp: AdpSettingsSchema.prefault({}),
+  soap: SoapSettingsSchema.prefault({}),
   nrp: NrpSettingsSchema.prefault({}),
   attacks: z.array(z.enum(ATTACK_NAMES)).min(1),
   preset: z.enum(PRESET_NAMES).default("paper"),

@@ -1,0 +1,189 @@
+/** SOAP: the authors' models, aux losses, purification, joint training, saving, and its registry row end to end. */
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { readMnistPackage } from "../../src/data/embedded.js";
+import { cleanFloats } from "../../src/data/tensors.js";
+import { subset } from "../../src/data/types.js";
+import {
+  auxDescent, auxLossPerSample, fixedView, loadSoapDefense, newSoapModel, officialKey, resolveSoapSettings, rotateQuarter,
+  SoapDefense, soapPurify, trainSoapModel, type SoapModelConfig, type SoapPurifySettings,
+} from "../../src/defenses/soap/index.js";
+import { parseExperiment, runExperiment, validateResults } from "../../src/eval/index.js";
+import type { Classifier } from "../../src/models/classifier.js";
+import { arange, Generator, rand, tensor, tidy, type Tensor } from "../../src/torch/index.js";
+
+const cfg = (model: "resnet" | "cae", shape: [number, number, number], rotation = false): SoapModelConfig =>
+  ({ model, rotation, numClasses: 10, inputShape: shape, mean: new Array(shape[0]).fill(0), std: new Array(shape[0]).fill(1) });
+const images = (shape: number[], seed: number): Tensor => {
+  const g = new Generator(seed);
+  const x = rand(shape, { generator: g });
+  g.dispose();
+  return x;
+};
+const maxAbs = (a: Tensor, b: Tensor) => tidy(() => a.sub(b).abs().max().item());
+
+describe("SOAP models", () => {
+  it("the CIFAR resnet has the authors' 175,818 parameters; the rotation head adds their fc1 (64 -> 4)", () => {
+    const m = newSoapModel(cfg("resnet", [3, 32, 32]), 0);
+    assert.equal(m.parameterCount(), 175_818);
+    const rot = newSoapModel(cfg("resnet", [3, 32, 32], true), 0);
+    assert.equal(rot.parameterCount(), 175_818 + 64 * 4 + 4);
+    // The authors' state-dict names map onto ours by renaming alone.
+    const ours = new Set(rot.stateDict().keys());
+    for (const k of ["conv1.bias", "bn1.running_var", "layer1.1.conv2.weight", "layer2.0.shortcut.0.weight", "layer3.0.shortcut.1.num_batches_tracked", "linear.weight"]) {
+      assert.ok(ours.has(officialKey(k, "resnet")), k);
+      assert.ok(ours.has(officialKey(`resnet.${k}`, "resnet")), `resnet.${k}`);
+    }
+    assert.equal(officialKey("fc1.weight", "resnet"), "rotHead.weight");
+    // conv1 2 + bn1 5, six blocks of 14 (two convs, two batch norms) and two shortcuts of 7, head 2, rotHead 2.
+    assert.equal(ours.size, 2 + 5 + 6 * 14 + 2 * 7 + 2 + 2);
+    m.dispose(); rot.dispose();
+  });
+  it("the conv autoencoder: their layer sizes (6,474,507 parameters at 1x28x28) and names", () => {
+    const m = newSoapModel(cfg("cae", [1, 28, 28]), 0);
+    const expected = (9 + 1) * 32 + (32 * 9 + 1) * 64 + (3136 + 1) * 1024 + (1024 + 1) * 10 + (1024 + 1) * 3136 + (64 * 9 + 1) * 32 + (32 * 9 + 1) * 1;
+    assert.equal(expected, 6_474_507);
+    assert.equal(m.parameterCount(), expected);
+    const ours = [...m.stateDict().keys()].sort();
+    const theirs = ["conv1", "conv2", "fc1", "cls", "fc2", "conv3", "conv4"].flatMap((l) => [`${l}.weight`, `${l}.bias`]).map((k) => officialKey(k, "cae")).sort();
+    assert.deepEqual(ours, theirs);
+    const out = tidy(() => m.run(images([2, 1, 28, 28], 1)));
+    assert.deepEqual(out.logits.shape, [2, 10]);
+    assert.deepEqual(out.reconstruction!.shape, [2, 1, 28, 28]);
+    m.dispose();
+  });
+  it("rotations and the fixed view move pixels where the authors' transforms do", () => {
+    const x = arange(0, 16, 1, { dtype: "float32" }).reshape([1, 1, 4, 4]);
+    // 90°: transpose then flip columns, so the first row becomes the last column read downwards... as theirs.
+    assert.deepEqual(Array.from(rotateQuarter(x, 1).toTypedArray() as Float32Array).slice(0, 4), [12, 8, 4, 0]);
+    assert.deepEqual(Array.from(rotateQuarter(x, 2).toTypedArray() as Float32Array).slice(0, 4), [15, 14, 13, 12]);
+    assert.deepEqual(Array.from(rotateQuarter(x, 3).toTypedArray() as Float32Array).slice(0, 4), [3, 7, 11, 15]);
+    // 32x32: flip, crop [2, 30), nearest resize back: output column j reads flipped column 2 + floor(j * 28 / 32).
+    const big = arange(0, 32, 1, { dtype: "float32" }).reshape([1, 1, 1, 32]).expand([1, 1, 32, 32]).contiguous();
+    const row = Array.from((fixedView(big).select(2, 0).flatten().toTypedArray() as Float32Array));
+    assert.deepEqual(row, Array.from({ length: 32 }, (_, j) => 31 - (2 + Math.floor((j * 28) / 32))));
+  });
+});
+
+describe("SOAP purification", () => {
+  const settings: SoapPurifySettings = { delta: 0.1, stepSize: 0.1, steps: 3, radii: 3, select: "sample" };
+  const cae3 = settings;
+  const cae = newSoapModel(cfg("cae", [1, 28, 28]), 3).eval();
+  const x = images([6, 1, 28, 28], 4);
+  it("δ = 0 (or no radius above 0) gives the input back exactly", () => {
+    for (const s of [{ ...settings, delta: 0, stepSize: 0 }, { ...settings, delta: 0 }, { ...settings, radii: 0 }]) {
+      const r = soapPurify(cae, "recon", x, s);
+      assert.equal(maxAbs(r.images, x), 0);
+      r.images.dispose(); r.radius.dispose(); r.before.dispose(); r.after.dispose();
+    }
+  });
+  for (const [name, model, aux, shape] of [
+    ["cae / recon", cae, "recon", [6, 1, 28, 28]],
+    ["resnet / pi", newSoapModel(cfg("resnet", [3, 16, 16]), 5).eval(), "pi", [4, 3, 16, 16]],
+    ["resnet / rot", newSoapModel(cfg("resnet", [3, 16, 16], true), 6).eval(), "rot", [4, 3, 16, 16]],
+  ] as const) {
+    it(`${name}: every sample's aux loss after purification <= before, as recomputed on the output, inside its radius and [0, 1]`, () => {
+      const input = name.startsWith("cae") ? x : images([...shape], 7);
+      // The authors' radius unit for each: 0.1 on (Fashion-)MNIST, 4/255 on CIFAR.
+      const settings: SoapPurifySettings = name.startsWith("cae") ? cae3 : { delta: 4 / 255, stepSize: 4 / 255, steps: 2, radii: 2, select: "sample" };
+      const r = soapPurify(model, aux, input, settings);
+      const before = Array.from(auxLossPerSample(model, aux, input).toTypedArray() as Float32Array);
+      const after = Array.from(auxLossPerSample(model, aux, r.images).toTypedArray() as Float32Array);
+      const radius = Array.from(r.radius.toTypedArray() as BigInt64Array, Number);
+      after.forEach((a, i) => assert.ok(a <= before[i] + 1e-7, `sample ${i}: ${a} > ${before[i]}`));
+      assert.ok(after.some((a, i) => a < before[i]), "purification lowered no sample's aux loss");
+      assert.deepEqual(Array.from(r.after.toTypedArray() as Float32Array).map((v) => v.toFixed(5)), after.map((v) => v.toFixed(5)));
+      const dist = Array.from(tidy(() => r.images.sub(input).abs().flatten(1).max(1)).toTypedArray() as Float32Array);
+      dist.forEach((d, i) => assert.ok(d <= radius[i] * settings.delta + 1e-6, `sample ${i} moved ${d} at radius ${radius[i]}`));
+      assert.ok(tidy(() => r.images.min().item()) >= 0 && tidy(() => r.images.max().item()) <= 1);
+      // The chosen candidate is the aux descent at the chosen radius, computed alone.
+      const i = radius.findIndex((e) => e > 0);
+      if (i >= 0) {
+        const one = input.narrow(0, i, 1);
+        const alone = auxDescent(model, aux, one, radius[i] * settings.delta, settings.stepSize, settings.steps);
+        assert.ok(maxAbs(alone, r.images.narrow(0, i, 1)) < 1e-6);
+      }
+    });
+  }
+  it('select "batch" gives every sample one radius, with a batch mean no higher than the input\'s', () => {
+    const r = soapPurify(cae, "recon", x.narrow(0, 0, 3), { ...settings, radii: 2, select: "batch" });
+    const radius = new Set(Array.from(r.radius.toTypedArray() as BigInt64Array, Number));
+    assert.equal(radius.size, 1);
+    assert.ok(tidy(() => r.after.mean().item()) <= tidy(() => r.before.mean().item()));
+  });
+  it("one hand-checked sign step: recon gradient sign, projected to the radius", () => {
+    const one = x.narrow(0, 0, 1);
+    const eps = 0.05;
+    const stepped = auxDescent(cae, "recon", one, eps, 0.1, 1);
+    // A step of 0.1 clipped to ε = 0.05: every pixel moved by exactly ±0.05 or was clipped at 0 or 1.
+    const moved = Array.from(tidy(() => stepped.sub(one).abs()).toTypedArray() as Float32Array);
+    const xs = Array.from(one.toTypedArray() as Float32Array);
+    const ys = Array.from(stepped.toTypedArray() as Float32Array);
+    moved.forEach((m, j) => assert.ok(Math.abs(m - eps) < 1e-6 || ys[j] === 0 || ys[j] === 1 || m === 0, `pixel ${j}: moved ${m} from ${xs[j]}`));
+  });
+});
+
+describe("SOAP training, saving and loading", () => {
+  const digits = readMnistPackage();
+  const train = subset(digits, Array.from({ length: 256 }, (_, i) => i));
+  it("a tiny joint run (cae, recon) lowers both the CE and the aux loss; save and load give the same logits", async () => {
+    const settings = { ...resolveSoapSettings({ epochs: 3, batchSize: 32, lr: 0.02 }, 1, 11) };
+    assert.equal(settings.model, "cae");
+    assert.equal(settings.aux, "recon");
+    assert.equal(settings.purify.delta, 0.1);
+    const model = newSoapModel(cfg("cae", [1, 28, 28]), settings.seed);
+    const history = await trainSoapModel(model, train, settings, { progress: "none", log: () => {} });
+    assert.equal(history.length, 3);
+    assert.ok(history[2].trainCe < history[0].trainCe, `CE ${history.map((h) => h.trainCe)}`);
+    assert.ok(history[2].trainAux < history[0].trainAux, `aux ${history.map((h) => h.trainAux)}`);
+    assert.ok(Math.abs(history[0].loss - (history[0].trainCe + history[0].trainAux)) < 1e-3 * history[0].loss + 0.05);
+
+    const target = { numClasses: 10, parameters: () => [] } as unknown as Classifier;
+    const purify = { ...settings.purify, radii: 2, steps: 2 };
+    const defense = new SoapDefense(target, model, "recon", purify);
+    const dir = mkdtempSync(join(tmpdir(), "idfr-soap-"));
+    defense.save(dir, { note: "test" });
+    const loaded = loadSoapDefense(dir, target);
+    assert.deepEqual(loaded.settings, purify);
+    assert.equal(JSON.parse(readFileSync(join(dir, "soap.json"), "utf8")).version, 1);
+    const x = tensor(cleanFloats(digits, [300, 301, 302, 303]), [4, 1, 28, 28]);
+    assert.equal(maxAbs(defense.logits(x), loaded.logits(x)), 0);
+    assert.ok(defense.whiteboxModel === model);
+  });
+  it("pi with a ResNet on 1-channel data trains one step without error; a mismatched aux is refused", async () => {
+    assert.throws(() => resolveSoapSettings({ model: "cae", aux: "pi" }, 1, 0), /soap\.aux: expected one of recon for model "cae", got "pi"/);
+    const settings = resolveSoapSettings({ model: "resnet", aux: "pi", epochs: 1, batchSize: 64, trainImages: 64 }, 1, 0);
+    const model = newSoapModel(cfg("resnet", [1, 28, 28]), 0);
+    const small = subset(digits, Array.from({ length: 64 }, (_, i) => i));
+    const h = await trainSoapModel(model, small, settings, { progress: "none", log: () => {} });
+    assert.ok(Number.isFinite(h[0].trainAux) && h[0].trainAux > 0);
+  });
+});
+
+describe("the soap registry row end to end", () => {
+  it("trains SOAP, and reports transfer, white-box and adaptive rows; BPDA is at least as strong as transfer", async () => {
+    const out = mkdtempSync(join(tmpdir(), "idfr-soap-run-"));
+    const config = parseExperiment({
+      name: "soap-row",
+      dataset: { name: "mnist", trainImages: 300 },
+      targets: [{ arch: "small-cnn", width: 0.25, epochs: 1, batchSize: 50, surrogate: { arch: "small-cnn", width: 0.25, epochs: 1, batchSize: 50, seed: 1 } }],
+      defenses: ["none", "soap"],
+      attacks: ["pgd"],
+      attackOptions: { steps: 3 },
+      eps: ["0.2"],
+      threats: ["transfer", "whitebox", "adaptive"],
+      adaptive: { attacks: ["pgd"], attackOptions: { steps: 3 } },
+      soap: { epochs: 1, batchSize: 50, lr: 0.02, radii: 2, steps: 2 },
+      evalImages: 20,
+    });
+    await runExperiment(config, { outDir: out, progress: "none" });
+    const records = validateResults(JSON.parse(readFileSync(join(out, "results.json"), "utf8")));
+    const soap = (threat: string) => records.find((r) => r.defense === "soap" && r.threat === threat && r.attack === "pgd");
+    for (const t of ["transfer", "whitebox", "adaptive"]) assert.ok(soap(t), `no soap ${t} row`);
+    assert.ok(soap("adaptive")!.accuracy <= soap("transfer")!.accuracy, `adaptive ${soap("adaptive")!.accuracy} > transfer ${soap("transfer")!.accuracy}`);
+    assert.ok(records.find((r) => r.defense === "soap" && r.threat === "clean")!.accuracy > 0.3);
+  });
+});
