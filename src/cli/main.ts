@@ -11,6 +11,7 @@ import { registerReportCommand } from "./report.js";
 import { registerRunCommands } from "./run.js";
 import { registerListCommand } from "./list.js";
 import { registerConvertCommand } from "./convert.js";
+import { registerTrainDefenseCommand } from "./train-defense.js";
 
 const program = new Command("idfr")
   .description("IDFR (input denoising + feature restoring) adversarial defense for image classifiers, on libtorch")
@@ -27,6 +28,7 @@ registerRunCommands(program);
 registerReportCommand(program);
 registerListCommand(program);
 registerConvertCommand(program);
+registerTrainDefenseCommand(program);
 
 try {
   await program.parseAsync(process.argv);
