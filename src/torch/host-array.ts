@@ -78,6 +78,9 @@ export function hostArrayBytes(a: HostArray, name: string): { dtype: DType; byte
     if (lo < 0 || hi >= avail) throw new RangeError(`${name}: shape [${a.shape}] with strides [${stride}] at offset ${offset} reaches element ${lo < 0 ? lo : hi}, but its storage holds ${avail} ${a.dtype} elements (truncated or corrupt file)`);
   }
   const dtype = TARGET_DTYPE[a.dtype];
+  // Common case (a contiguous little-endian tensor of an engine dtype): one copy of its bytes.
+  const dense = contiguousStrides(a.shape).every((s, i) => a.shape[i] === 1 || s === stride[i]);
+  if (dense && a.littleEndian && dtype === a.dtype && dtype !== "bool") return { dtype, bytes: a.bytes.slice(offset * size, (offset + n) * size) };
   const outSize = dtype === "float64" || dtype === "int64" ? 8 : dtype === "uint8" || dtype === "bool" ? 1 : 4;
   const out = new Uint8Array(n * outSize);
   const src = new DataView(a.bytes.buffer, a.bytes.byteOffset, a.bytes.byteLength);

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { unzipSync, zipSync } from "fflate";
+import { memory } from "../../src/torch/index.js";
 import { readPth, readPthTree } from "../../src/torch/pth.js";
 import { unpickle, UnsupportedPickleError } from "../../src/torch/pickle.js";
 import { assertMatchesExpected, WEIGHTS } from "./weights-fixtures.js";
@@ -54,6 +56,16 @@ describe("PyTorch checkpoints (.pth)", () => {
   it("says a truncated zip is truncated", () => {
     const bytes = readFileSync(join(WEIGHTS, "state_dict.pth"));
     assert.throws(() => readPth(bytes.subarray(0, 2000)), /cannot read the zip archive: .*truncated/);
+  });
+
+  it("names a storage shorter than its tensors need, and leaks no tensor on the way", () => {
+    const before = memory().numTensors;
+    const files = unzipSync(readFileSync(join(WEIGHTS, "state_dict.pth")));
+    files["state_dict/data/9"] = files["state_dict/data/9"].subarray(0, 40); // base's 12 floats, cut to 10
+    assert.throws(() => readPth(zipSync(files, { level: 0 })), /storage 9: 12 float32 elements need 48 bytes, state_dict\/data\/9 has 40/);
+    const r = readPth(join(WEIGHTS, "state_dict.pth"));
+    dispose(r.tensors);
+    assert.equal(memory().numTensors, before);
   });
 
   it("rejects files that are not checkpoints with the reason", () => {
