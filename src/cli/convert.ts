@@ -4,7 +4,8 @@
  * names. Nested checkpoints are flattened with dotted names ({"state_dict": {"conv.weight"}} gives
  * "state_dict.conv.weight"); `--key state_dict` keeps one subtree, `--strip-prefix module.` drops
  * DataParallel's prefix; `--as comdefend` maps the authors' TensorFlow weight lists onto idfr's
- * ComDefend networks.
+ * ComDefend networks, `--as soap` renames the SOAP authors' keys to idfr's SOAP model. NRP's
+ * published purifiers already use idfr's key names (conv_first, RRDB_trunk..., trunk_conv).
  */
 import { basename } from "node:path";
 import type { Command } from "commander";
@@ -12,6 +13,7 @@ import { Option } from "commander";
 import { comdefendFromOfficial, loadOfficialLayers, officialVariant, type ComDefendNets } from "../defenses/comdefend/index.js";
 import { newNets } from "../defenses/comdefend/io.js";
 import { codeChannels } from "../defenses/comdefend/networks.js";
+import { officialKey } from "../defenses/soap/models.js";
 import { saveSafetensors, type Tensor } from "../torch/index.js";
 import { TARGET_DTYPE } from "../torch/host-array.js";
 import { flatToTensors, type ArrayLike, type FlatTree } from "../torch/py-tree.js";
@@ -24,8 +26,11 @@ export interface ConvertOptions {
   stripPrefix?: string[];
   /** Leave out objects outside the reader's allow-list (listed) instead of failing. */
   skipUnsupported?: boolean;
-  /** Map the arrays onto a defense's own layout ("comdefend": the authors' HWIO weight lists). */
-  as?: "comdefend";
+  /**
+   * Map the arrays onto a defense's own layout: "comdefend" (the authors' HWIO weight lists onto
+   * ComCNN/RecCNN), "soap" (the authors' ResNet / ConvAutoEncoder keys renamed to idfr's SOAP model).
+   */
+  as?: "comdefend" | "soap";
   /** With `as: "comdefend"`: the decoder (RecCNN) file, when IN is the encoder (ComCNN). */
   decoder?: string;
 }
@@ -124,6 +129,13 @@ function comdefendTensors(inPath: string, tree: WeightsTree, decoder: string | u
   return out;
 }
 
+/** SOAP's model kind from the authors' keys: the CIFAR ResNet (layer1..., linear, fc1 rotation head) or the autoencoder (cls, conv3/conv4). */
+function soapModelOf(names: readonly string[], path: string): "resnet" | "cae" {
+  if (names.some((n) => /^(resnet\.)?layer1\./.test(n))) return "resnet";
+  if (names.some((n) => n.startsWith("cls.")) && names.some((n) => n.startsWith("conv1."))) return "cae";
+  throw new Error(`${path}: --as soap expects the authors' ResNet (layer1.*, linear.*) or ConvAutoEncoder (conv1.*, cls.*) keys, got ${names.slice(0, 6).join(", ")}${names.length > 6 ? ", ..." : ""}`);
+}
+
 /**
  * Converts `inPath` to safetensors at `outPath`; returns what was written, in order. The
  * file's scalar entries (epoch, accuracy, ...) go into the safetensors metadata as JSON.
@@ -138,7 +150,12 @@ export function convertWeights(inPath: string, outPath: string, options: Convert
     for (const [name, t] of tensors) rows.push({ name, shape: t.shape, dtype: t.dtype });
   } else {
     if (options.decoder) throw new Error("--decoder goes with --as comdefend");
-    const selected = selectArrays(tree, options);
+    if (options.as !== undefined && options.as !== "soap") throw new Error(`--as: expected comdefend or soap, got ${JSON.stringify(options.as)}`);
+    let selected = selectArrays(tree, options);
+    if (options.as === "soap") {
+      const model = soapModelOf([...selected.keys()], inPath);
+      selected = new Map([...selected].map(([n, a]) => [officialKey(n, model), a]));
+    }
     if (!selected.size) throw new Error(`${inPath}: no tensors found${tree.skipped.size ? ` (left out: ${[...tree.skipped.keys()].join(", ")})` : ""}`);
     tensors = flatToTensors({ arrays: selected, scalars: new Map(), skipped: new Map() });
     for (const [name, a] of selected) {
@@ -170,7 +187,7 @@ interface ConvertCliOptions {
   key?: string;
   stripPrefix?: string[];
   skipUnsupported?: boolean;
-  as?: "comdefend";
+  as?: "comdefend" | "soap";
   decoder?: string;
 }
 
@@ -183,7 +200,7 @@ export function registerConvertCommand(program: Command, out: { write(text: stri
     .option("--key <prefix>", "keep only the tensors under this dotted key, without it (e.g. state_dict, model)")
     .option("--strip-prefix <prefix>", "remove this prefix from the start of every name (e.g. module.); repeatable", (v: string, prev: string[] = []) => [...prev, v])
     .option("--skip-unsupported", "leave out pickled objects other than tensors, arrays and containers (e.g. an argparse Namespace) instead of failing")
-    .addOption(new Option("--as <defense>", "map the arrays onto a defense's networks: comdefend (the authors' HWIO weight lists -> com.*/rec.* OIHW)").choices(["comdefend"]))
+    .addOption(new Option("--as <defense>", "map the authors' published weights onto idfr's networks: comdefend (HWIO weight lists -> com.*/rec.* OIHW), soap (ResNet/ConvAutoEncoder keys renamed)").choices(["comdefend", "soap"]))
     .option("--decoder <file>", "with --as comdefend: the RecCNN file, when <in> is the ComCNN file (writes both networks)")
     .action((inPath: string, outPath: string, o: ConvertCliOptions) => {
       const r = convertWeights(inPath, outPath, { key: o.key, stripPrefix: o.stripPrefix, skipUnsupported: o.skipUnsupported, as: o.as, decoder: o.decoder });

@@ -93,6 +93,22 @@ describe("idfr convert", () => {
     await assert.rejects(idfr("convert", join(WEIGHTS, "comdefend.npy"), join(dir, "x.safetensors"), "--as", "comdefend"), /expected 18 arrays/);
   });
 
+  it("--as soap renames the SOAP authors' keys to idfr's SOAP model", async () => {
+    const expected: Record<string, string[]> = {
+      "soap_rot.pth": ["encoder.conv1.weight", "encoder.layer1.0.conv1.weight", "head.weight", "rotHead.weight"],
+      "soap_cae.pth": ["encoder.conv1.weight", "encoder.fc1.weight", "head.weight", "decoder.fc2.weight", "decoder.conv3.weight", "decoder.conv4.bias"],
+    };
+    for (const [file, names] of Object.entries(expected)) {
+      const out = join(dir, `${file}.safetensors`);
+      await idfr("convert", join(WEIGHTS, file), out, "--as", "soap");
+      const { tensors } = load(out);
+      // make_weights.py fills the i-th key's tensor with i: the renamed keys keep their tensors.
+      assert.deepEqual(names.map((n) => tensors.get(n)?.toArray()[0]), names.map((_, i) => i));
+      tensors.forEach((t) => t.dispose());
+    }
+    await assert.rejects(idfr("convert", join(WEIGHTS, "nested.pth"), join(dir, "z.safetensors"), "--as", "soap"), /--as soap expects the authors' ResNet/);
+  });
+
   it("fails clearly on a truncated zip, an os.system pickle, and skips unknown objects on request", async () => {
     const cut = join(dir, "cut.pth");
     writeFileSync(cut, readFileSync(join(WEIGHTS, "state_dict.pth")).subarray(0, 1500));
