@@ -5,6 +5,7 @@
  * .npy file and a pickle a legacy torch.save checkpoint.
  */
 import { readFileSync } from "node:fs";
+import { basename, extname } from "node:path";
 import { readNumpyTree } from "./npy.js";
 import { readPthTree, type ReadPthOptions } from "./pth.js";
 import type { FlatTree } from "./py-tree.js";
@@ -17,8 +18,21 @@ export interface WeightsTree extends FlatTree {
   format: WeightsFormat;
 }
 
-/** Reads a PyTorch or NumPy weight file into its flattened tree (no tensors made yet). */
+/**
+ * Reads a PyTorch or NumPy weight file into its flattened tree (no tensors made yet). A file that
+ * holds one bare tensor (`torch.save(t)`) names it after the file's stem.
+ */
 export function readWeightsTree(path: string, options: ReadPthOptions = {}): WeightsTree {
+  const tree = readAnyTree(path, options);
+  const root = tree.arrays.get("");
+  if (root) {
+    tree.arrays.delete("");
+    tree.arrays.set(basename(path, extname(path)), root);
+  }
+  return tree;
+}
+
+function readAnyTree(path: string, options: ReadPthOptions): WeightsTree {
   const bytes = readFileSync(path);
   const npyMagic = bytes.length >= 6 && bytes[0] === 0x93 && bytes.subarray(1, 6).toString("latin1") === "NUMPY";
   if (npyMagic) return { ...readNumpyTree(path), format: "npy" };

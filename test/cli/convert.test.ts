@@ -52,6 +52,14 @@ describe("idfr convert", () => {
     await assert.rejects(idfr("convert", join(WEIGHTS, "nested.pth"), out, "--key", "model"), /--key model: no tensors under this key; the file's top-level keys are state_dict, params/);
   });
 
+  it("names a bare saved tensor after its file", async () => {
+    const out = join(dir, "bare.safetensors");
+    assert.match(await idfr("convert", join(WEIGHTS, "bare_tensor.pth"), out), /^bare_tensor +\[3\] +float32$/m);
+    const { tensors } = load(out);
+    assert.deepEqual(tensors.get("bare_tensor")!.toArray(), [0, 0.5, 1]);
+    tensors.forEach((t) => t.dispose());
+  });
+
   it("converts NumPy files: a legacy checkpoint, .npz, ComDefend's object array", async () => {
     for (const [file, names] of [["legacy.pth", undefined], ["compressed.npz", undefined], ["comdefend.npy", undefined]] as const) {
       const out = join(dir, `${file}.safetensors`);
