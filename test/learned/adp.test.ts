@@ -6,8 +6,9 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import {
   adaptiveStep, ADP_PURIFY_DEFAULTS, adpSettings, adpSteps, adpUnroll, aggregateLogits, AdpDefense, buildScoreNet, dsmLoss, loadAdpDefense,
-  noisyStart, ScoreNet, geometricSigmas, trainScoreNet, type AdpPurifySettings, type ScoreFn,
+  noisyStart, ScoreNet, geometricSigmas, trainScoreNet, repeatAdaptiveEvaluation, summarizeRuns, type AdpPurifySettings, type ScoreFn,
 } from "../../src/defenses/adp/index.js";
+import { makeAttack } from "../../src/attacks/presets.js";
 import { defenseEntry } from "../../src/defenses/registry.js";
 import { parseExperiment, runExperiment, validateResults } from "../../src/eval/index.js";
 import type { ResultRecord } from "../../src/eval/results.js";
@@ -247,6 +248,33 @@ describe("training, files and the defense", () => {
       const [g] = enableGrad(() => grad(defense.attackForward(x).select(1, 0).sum(), [x]));
       assert.ok(values(g!.abs().sum())[0]! > 0, "zero gradient");
       assert.ok(values(g!).every(Number.isFinite));
+    });
+  });
+});
+
+describe("adaptive evaluation repeated over seeds", () => {
+  it("mean ± sample std and the per-sample worst case of hand-made runs", () => {
+    const r = summarizeRuns([
+      { seed: 1, accuracy: 0.5, robust: [true, true, false, false] },
+      { seed: 2, accuracy: 0.25, robust: [true, false, false, false] },
+      { seed: 3, accuracy: 0.75, robust: [true, true, true, false] },
+    ]);
+    assertClose([r.mean, r.std, r.worstCase], [0.5, 0.25, 0.25], 1e-12);
+    assert.throws(() => summarizeRuns([]), /expected at least one run, got none/);
+  });
+  it("runs the adaptive attack three times with different seeds on ADP", () => {
+    const net = build(4, () => new ScoreNet({ channels: 1, ngf: 4, sigmas: [1, 0.1] }));
+    const target = build(3, () => createClassifier("small-cnn", { numClasses: 2, inputShape: [1, 8, 8], width: 0.25 })).eval();
+    tidy(() => {
+      const x = tensor(Float32Array.from(blobs(6, 9).images, (v) => v / 255), [6, 1, 8, 8]);
+      const y = noGrad(() => target.forward(x).argmax(1));
+      const r = repeatAdaptiveEvaluation((seed) => new AdpDefense(target, net, { ...S, maxSteps: 2, ensemble: 2 }, seed),
+        (model, seed) => makeAttack("pgd", model, { eps: 32 / 255, steps: 2, seed }), x, y, { runs: 3, eotSamples: 2, seed: 5 });
+      assert.equal(r.runs.length, 3);
+      assert.equal(new Set(r.runs.map((run) => run.seed)).size, 3);
+      assertClose([r.mean], [r.runs.reduce((a, run) => a + run.accuracy, 0) / 3], 1e-12);
+      assert.ok(r.worstCase <= Math.min(...r.runs.map((run) => run.accuracy)) + 1e-12);
+      for (const run of r.runs) assert.equal(run.robust.length, 6);
     });
   });
 });

@@ -6,3 +6,4 @@ export * from "./ensemble.js";
 export * from "./train.js";
 export * from "./defense.js";
 export { adpDefenseEntry } from "./entry.js";
+export * from "./repeat.js";
