@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import {
   adaptiveStep, ADP_PURIFY_DEFAULTS, adpSettings, adpSteps, adpUnroll, aggregateLogits, AdpDefense, buildScoreNet, dsmLoss, loadAdpDefense,
-  noisyStart, ScoreNet, geometricSigmas, trainScoreNet, repeatAdaptiveEvaluation, summarizeRuns, type AdpPurifySettings, type ScoreFn,
+  noisyStart, ScoreNet, geometricSigmas, trainScoreNet, repeatAdaptiveEvaluation, scoreNetFromStateDict, summarizeRuns, type AdpPurifySettings, type ScoreFn,
 } from "../../src/defenses/adp/index.js";
 import { makeAttack } from "../../src/attacks/presets.js";
 import { defenseEntry } from "../../src/defenses/registry.js";
@@ -239,6 +239,19 @@ describe("training, files and the defense", () => {
       // A fresh draw each call: purification is random.
       assert.notDeepEqual(values(defense.purify(x)), values(defense.purify(x)));
     });
+  });
+  it("loads a state dict laid out as the authors' checkpoint (a list saved from DataParallel)", () => {
+    const net = trained!;
+    const state = new Map<string, Tensor>([...net.stateDict()].map(([k, t]) => [`0.module.${k}`, t]));
+    state.set("1.state.0.exp_avg", tensor([1, 2]));
+    const copy = scoreNetFromStateDict(state);
+    assert.equal(copy.ngf, 4);
+    assert.equal(copy.channels, 1);
+    tidy(() => {
+      const x = tensor(Float32Array.from(blobs(2, 4).images, (v) => v / 255), [2, 1, 8, 8]);
+      assertClose(values(noGrad(() => copy.forward(x))), values(noGrad(() => net.forward(x))), 1e-6);
+    });
+    assert.throws(() => scoreNetFromStateDict(new Map([["conv.weight", tensor([1])]])), /expected an NCSNv2 state dict/);
   });
   it("the attack path has a non-zero gradient, equal to one draw's unroll", () => {
     const target = build(3, () => createClassifier("small-cnn", { numClasses: 2, inputShape: [1, 8, 8], width: 0.25 })).eval();

@@ -11,6 +11,7 @@ import { writeFileAtomic } from "../../core/atomic-write.js";
 import { ensureDir } from "../../core/fs.js";
 import type { Classifier } from "../../models/classifier.js";
 import { encodeSafetensors, Generator, loadSafetensors, noGrad, randn, tidy, type Tensor } from "../../torch/index.js";
+import { readPth } from "../../torch/pth.js";
 import { classifyByLogits, type Defense } from "../defense.js";
 import { checkImages } from "../baselines/purifier-defense.js";
 import type { AdpPurifySettings, AdpResolvedSettings } from "./config.js";
@@ -121,4 +122,37 @@ export function loadScoreNet(dir: string, device = "cpu"): { net: ScoreNet; sett
 export function loadAdpDefense(dir: string, target: Classifier, o: { device?: string; noiseSeed?: number; overrides?: Partial<AdpPurifySettings> } = {}): AdpDefense {
   const { net, settings } = loadScoreNet(dir, o.device ?? "cpu");
   return new AdpDefense(target, net, { ...(settings as unknown as AdpResolvedSettings), ...o.overrides }, o.noiseSeed ?? 0);
+}
+
+/** Prefixes under which the authors' checkpoints hold the score network's state dict. */
+const TORCH_PREFIXES = ["0.module.", "module.", "0.", ""] as const;
+
+/**
+ * A score network from a state dict named like the authors' PyTorch module: ADP's NCSNv2 checkpoint
+ * (`checkpoint.pth`, a list [state_dict, optimizer, epoch, step, ema] saved from a DataParallel, so
+ * the network sits under "0.module."), a bare DataParallel state dict ("module.") or a plain one.
+ * Channels, width and the σ ladder are read from the tensors. ADP uses the first entry, the raw
+ * (not EMA) weights, and so does this.
+ */
+export function scoreNetFromStateDict(tensors: Map<string, Tensor>): ScoreNet {
+  const prefix = TORCH_PREFIXES.find((p) => tensors.has(`${p}begin_conv.weight`));
+  if (prefix === undefined) throw new Error("adp: expected an NCSNv2 state dict (begin_conv.weight, optionally under module. or 0.module.), found none");
+  const own = new Map<string, Tensor>();
+  for (const [k, t] of tensors) if (k.startsWith(prefix)) own.set(k.slice(prefix.length), t);
+  const first = own.get("begin_conv.weight")!;
+  const sigmas = own.get("sigmas");
+  const net = new ScoreNet({ channels: first.size(1), ngf: first.size(0), sigmas: sigmas ? Array.from(sigmas.float().toTypedArray() as Float32Array) : [1] });
+  if (!sigmas) own.set("sigmas", net.sigmas);
+  net.loadStateDict(own);
+  return net;
+}
+
+/** The score network of an authors' PyTorch checkpoint file (read without Python). */
+export function loadTorchScoreNet(path: string): ScoreNet {
+  const { tensors } = readPth(path, { unknown: "opaque" });
+  try {
+    return scoreNetFromStateDict(tensors);
+  } finally {
+    for (const t of tensors.values()) t.dispose();
+  }
 }
