@@ -131,9 +131,9 @@ describe("the defense", () => {
   }));
   it("purify and attackForward leak no tensors", () => {
     const d = new ComDefendDefense(target, netsOf("grey"), { generator: new Generator(2), patch: 8 });
-    const x = images([2, 1, 16, 16], 12);
+    const x = images([1, 1, 16, 16], 12);
     const before = memory().numTensors;
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 2; i++) {
       d.purify(x).dispose();
       d.logits(x).dispose();
       d.attackForward(x).dispose();
@@ -250,7 +250,7 @@ describe("in an experiment", () => {
     dataset: { name: "mnist", trainImages: 100 },
     targets: [{ arch: "small-cnn", width: 0.25, epochs: 1, batchSize: 50, surrogate: { arch: "small-cnn", width: 0.25, epochs: 1, batchSize: 50, seed: 1 } }],
     defenses: ["none", "comdefend"],
-    comdefend: { trainImages: 40 },
+    comdefend: { trainImages: 20 },
     attacks: ["pgd"],
     attackOptions: { steps: 2 },
     eps: ["64/255"],
