@@ -8,12 +8,13 @@ import { readMnistPackage } from "../../src/data/embedded.js";
 import { cleanFloats } from "../../src/data/tensors.js";
 import { limitSet } from "../../src/data/splits.js";
 import {
-  auxDescent, auxLossPerSample, fixedView, loadSoapDefense, newSoapModel, officialKey, resolveSoapSettings, rotateQuarter,
+  auxAwareBpda, auxDescent, auxLossPerSample, fixedView, loadSoapDefense, newSoapModel, officialKey, resolveSoapSettings, rotateQuarter,
   SoapDefense, soapPurify, trainSoapModel, type SoapModelConfig, type SoapPurifySettings,
 } from "../../src/defenses/soap/index.js";
 import { parseExperiment, runExperiment, validateResults } from "../../src/eval/index.js";
 import type { Classifier } from "../../src/models/classifier.js";
-import { arange, Generator, rand, tensor, tidy, type Tensor } from "../../src/torch/index.js";
+import { defenseEntry } from "../../src/defenses/registry.js";
+import { arange, F, Generator, rand, tensor, tidy, valueAndGrad, type Tensor } from "../../src/torch/index.js";
 
 const cfg = (model: "resnet" | "cae", shape: [number, number, number], rotation = false): SoapModelConfig =>
   ({ model, rotation, numClasses: 10, inputShape: shape, mean: new Array(shape[0]).fill(0), std: new Array(shape[0]).fill(1) });
@@ -164,6 +165,42 @@ describe("SOAP training, saving and loading", () => {
   });
 });
 
+describe("SOAP adaptive attacks", () => {
+  const model = newSoapModel(cfg("cae", [1, 28, 28]), 8).eval();
+  const target = { numClasses: 10, parameters: () => [] } as unknown as Classifier;
+  const defense = new SoapDefense(target, model, "recon", { delta: 0.1, stepSize: 0.1, steps: 1, radii: 1, select: "sample" });
+  const x = images([3, 1, 28, 28], 9);
+  const y = tensor(BigInt64Array.from([1n, 2n, 3n]), [3], "int64");
+  it("attackForward is the purified logits forward and the identity backward through purification", () => {
+    assert.ok(maxAbs(defense.attackForward(x), defense.logits(x)) < 1e-6);
+    const purified = defense.purify(x);
+    const viaPipeline = valueAndGrad((z) => F.crossEntropy(defense.attackForward(z), y, { reduction: "sum" }), x).grad;
+    const atPurified = valueAndGrad((p) => F.crossEntropy(model.forward(p), y, { reduction: "sum" }), purified).grad;
+    assert.ok(maxAbs(viaPipeline, atPurified) < 1e-6);
+    assert.ok(tidy(() => viaPipeline.abs().sum().item()) > 0);
+  });
+  it("aux-aware BPDA: β = 0 is sign-gradient BPDA-PGD through attackForward; any β stays in the ε-ball and [0, 1]", () => {
+    const o = { eps: 0.1, steps: 2, stepSize: 0.05, beta: 0 };
+    let manual = x.clone();
+    for (let t = 0; t < o.steps; t++) {
+      const g = valueAndGrad((z) => F.crossEntropy(defense.attackForward(z), y, { reduction: "sum" }), manual).grad;
+      manual = manual.add(g.sign().mul(o.stepSize)).clamp(x.sub(o.eps), x.add(o.eps)).clamp(0, 1);
+    }
+    assert.ok(maxAbs(auxAwareBpda(defense, x, y, o), manual) < 1e-6);
+    const aware = auxAwareBpda(defense, x, y, { ...o, beta: 100 });
+    assert.ok(maxAbs(aware, x) <= o.eps + 1e-6);
+    assert.ok(maxAbs(aware, manual) > 0, "the aux term changed nothing");
+    assert.throws(() => auxAwareBpda(defense, x, y, { ...o, steps: -1 }), /steps/);
+  });
+  it("the registry row: SOAP is attacked white-box on its own model and adaptively with BPDA", () => {
+    const entry = defenseEntry("soap");
+    assert.equal(entry.whitebox, "own");
+    assert.equal(entry.adaptive, "bpda");
+    assert.equal(entry.label, "SOAP");
+    assert.equal(entry.group, "baseline");
+  });
+});
+
 describe("the soap registry row end to end", () => {
   it("trains SOAP, and reports transfer, white-box and adaptive rows; BPDA is at least as strong as transfer", async () => {
     const out = mkdtempSync(join(tmpdir(), "idfr-soap-run-"));
@@ -177,7 +214,7 @@ describe("the soap registry row end to end", () => {
       eps: ["0.2"],
       threats: ["transfer", "whitebox", "adaptive"],
       adaptive: { attacks: ["pgd"], attackOptions: { steps: 3 } },
-      soap: { epochs: 1, batchSize: 50, lr: 0.02, radii: 2, steps: 2 },
+      soap: { epochs: 1, trainImages: 200, batchSize: 50, lr: 0.02, radii: 2, steps: 2 },
       evalImages: 20,
     });
     await runExperiment(config, { outDir: out, progress: "none" });
@@ -185,6 +222,8 @@ describe("the soap registry row end to end", () => {
     const soap = (threat: string) => records.find((r) => r.defense === "soap" && r.threat === threat && r.attack === "pgd");
     for (const t of ["transfer", "whitebox", "adaptive"]) assert.ok(soap(t), `no soap ${t} row`);
     assert.ok(soap("adaptive")!.accuracy <= soap("transfer")!.accuracy, `adaptive ${soap("adaptive")!.accuracy} > transfer ${soap("transfer")!.accuracy}`);
-    assert.ok(records.find((r) => r.defense === "soap" && r.threat === "clean")!.accuracy > 0.3);
+    const clean = records.find((r) => r.defense === "soap" && r.threat === "clean")!;
+    assert.equal(clean.n, 20);
+    assert.ok(soap("adaptive")!.accuracy <= clean.accuracy);
   });
 });

@@ -6,3 +6,4 @@ export * from "./purify.js";
 export * from "./train.js";
 export * from "./defense.js";
 export { createSoapDefense, soapEntry } from "./entry.js";
+export { auxAwareBpda, type AuxAwareBpdaOptions } from "./adaptive.js";
