@@ -114,6 +114,12 @@ describe("SOAP purification", () => {
     const radius = new Set(Array.from(r.radius.toTypedArray() as BigInt64Array, Number));
     assert.equal(radius.size, 1);
     assert.ok(tidy(() => r.after.mean().item()) <= tidy(() => r.before.mean().item()));
+    // Radii searched as one batch of copies or one at a time: the same result.
+    const s = { ...settings, radii: 2 };
+    const together = soapPurify(cae, "recon", x.narrow(0, 0, 3), s);
+    const alone = soapPurify(cae, "recon", x.narrow(0, 0, 3), s, 1);
+    assert.ok(maxAbs(together.images, alone.images) < 1e-6);
+    assert.deepEqual(together.radius.toArray(), alone.radius.toArray());
   });
   it("one hand-checked sign step: recon gradient sign, projected to the radius", () => {
     const one = x.narrow(0, 0, 1);
