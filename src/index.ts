@@ -8,6 +8,7 @@ export { NoDefense } from "./defenses/none.js";
 export { FastAtDefense, fastAtInputs, pgdCheck, trainModel } from "./defenses/fast-at.js";
 export { fastAtSettings, FastAtSettingsSchema, type FastAtSettings } from "./defenses/fast-at-settings.js";
 export * from "./defenses/baselines/index.js";
+export { NrpDefense, loadNrpDefense, loadNrpPurifier, saveNrpPurifier, trainNrp, makePurifier as makeNrpPurifier, NrpNet, NrpResG, NrpSettingsSchema, nrpTrainConfig, selfSupervisedPerturbation, type NrpDefenseOptions, type NrpSettings, type NrpTrainConfig } from "./defenses/nrp/index.js";
 export * from "./attacks/index.js";
 export * from "./eval/index.js";
 export * as data from "./data/index.js";

@@ -184,6 +184,14 @@ describe("training and files", () => {
 });
 
 describe("the registry entries in a run", () => {
+  it("presets fill the keys left out; explicit keys win", () => {
+    const paper = nrpTrainConfig({ preset: "paper" }, 4);
+    assert.deepEqual([paper.arch, paper.nf, paper.nb, paper.gc, paper.sspSteps, paper.sspStepSize, paper.lr, paper.trainImages, paper.seed], ["nrp", 64, 23, 32, 100, 0.01, 1e-4, null, 4]);
+    assert.deepEqual([paper.eps, paper.advWeight, paper.pixelWeight, paper.featureWeight], [16 / 255, 5e-3, 1e-2, 1]);
+    const cpu = nrpTrainConfig({ nb: 3, seed: 9 }, 4);
+    assert.deepEqual([cpu.preset, cpu.nf, cpu.nb, cpu.gc, cpu.epochs, cpu.trainImages, cpu.seed], ["cpu", 16, 3, 8, 2, 3000, 9]);
+    assert.throws(() => nrpTrainConfig({ nf: 0 }), /nf/);
+  });
   it("nrp is exact and static, nrp-dynamic is EOT and random; both read the nrp section", () => {
     assert.equal(defenseEntry("nrp").adaptive, "exact");
     assert.equal(defenseEntry("nrp-dynamic").adaptive, "eot");
@@ -197,16 +205,18 @@ describe("the registry entries in a run", () => {
       name: "nrp-tiny", dataset: { name: "mnist", trainImages: 300 },
       targets: [{ arch: "small-cnn", width: 0.25, epochs: 1, batchSize: 50, surrogate: { arch: "small-cnn", width: 0.25, epochs: 1, batchSize: 50, seed: 1 } }],
       defenses: ["none", "nrp", "nrp-dynamic"], attacks: ["pgd"], eps: ["16/255"], threats: ["transfer", "whitebox", "adaptive"],
-      nrp: { nf: 4, nb: 1, gc: 4, criticNf: 4, epochs: 1, trainImages: 100, sspSteps: 2, batchSize: 25 },
+      nrp: { nf: 8, nb: 1, gc: 8, criticNf: 4, epochs: 2, trainImages: 300, sspSteps: 2, batchSize: 20, lr: 2e-3 },
       adaptive: { attacks: ["pgd"], eotSamples: 2, attackOptions: { steps: 5 } }, evalImages: 30,
     });
     await runExperiment(config, { outDir: out, progress: "none" });
     const records: ResultRecord[] = validateResults(JSON.parse(readFileSync(join(out, "results.json"), "utf8")));
     const acc = (d: string, threat: string) => {
-      const r = records.find((x) => x.defense === d && x.threat === threat && x.attack === "pgd");
+      const r = records.find((x) => x.defense === d && x.threat === threat && (threat === "clean" || x.attack === "pgd"));
       assert.ok(r, `no ${threat} row for ${d}`);
       return r.accuracy;
     };
+    // The purifier keeps the digits recognisable (the comparison below is not between two chance levels).
+    assert.ok(acc("nrp", "clean") > 0.5 * acc("none", "clean"), `clean: nrp ${acc("nrp", "clean")}, none ${acc("none", "clean")}`);
     for (const d of ["nrp", "nrp-dynamic"]) {
       for (const threat of ["transfer", "whitebox", "adaptive"]) assert.equal(records.find((x) => x.defense === d && x.threat === threat)!.n, 30);
       assert.ok(acc(d, "adaptive") <= acc(d, "transfer"), `${d}: adaptive ${acc(d, "adaptive")} > transfer ${acc(d, "transfer")}`);

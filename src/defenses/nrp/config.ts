@@ -5,7 +5,7 @@
  * ε 16/255) and the optimiser of ESRGAN, which their purifier code comes from (Adam 1e-4, betas
  * 0.9/0.99, batch 16): the repository publishes no training script. "cpu" (the default) trains in
  * minutes on two cores on (Fashion-)MNIST: nf 16, 2 RRDB blocks, gc 8, a critic of width 16, 10 SSP
- * steps, Adam 1e-3, 3 epochs on 4,000 images.
+ * steps, Adam 1e-3, 2 epochs on 3,000 images.
  *
  * One deviation whatever the preset: the feature space of the SSP and of the feature loss is the
  * target's own embedding (its encoder's output), not ImageNet VGG16's conv3_3 features, which need
@@ -19,16 +19,16 @@ export const NRP_PRESETS = ["cpu", "paper"] as const;
 export type NrpPreset = (typeof NRP_PRESETS)[number];
 
 export const NrpSettingsSchema = z.strictObject({
-  preset: z.enum(NRP_PRESETS).default("cpu").describe("fills the keys left out: \"paper\" (the authors' NRP, nf 64, nb 23, gc 32, SSP of 100 steps) or \"cpu\" (nf 16, nb 2, gc 8, 10 SSP steps, 3 epochs on 4,000 images)"),
+  preset: z.enum(NRP_PRESETS).default("cpu").describe("fills the keys left out: \"paper\" (the authors' NRP, nf 64, nb 23, gc 32, SSP of 100 steps) or \"cpu\" (nf 16, nb 2, gc 8, 10 SSP steps, 2 epochs on 3,000 images)"),
   arch: z.enum(["nrp", "nrp-resg"]).optional().describe("purifier: \"nrp\" (RRDB trunk, the authors' NRP) or \"nrp-resg\" (residual generator, their NRP_resG)"),
   nf: z.number().int().positive().optional().describe("purifier trunk width (paper 64; cpu 16)"),
   nb: z.number().int().positive().optional().describe("purifier blocks: RRDBs or residual blocks (paper 23; cpu 2)"),
   gc: z.number().int().positive().optional().describe("growth channels of the dense convs, NRP only (paper 32; cpu 8)"),
   criticNf: z.number().int().positive().optional().describe("first width of the ESRGAN-style critic (paper 64; cpu 16)"),
-  epochs: z.number().int().positive().optional().describe("training epochs over the training images (paper 10; cpu 3)"),
+  epochs: z.number().int().positive().optional().describe("training epochs over the training images (paper 10; cpu 2)"),
   batchSize: z.number().int().positive().optional().describe("training batch size (paper 16, ESRGAN's; cpu 32)"),
   lr: z.number().positive().optional().describe("Adam learning rate of purifier and critic (paper 1e-4, ESRGAN's; cpu 1e-3)"),
-  trainImages: z.number().int().positive().optional().describe("training images the purifier sees, classes balanced; labels are never used (paper: all; cpu 4000)"),
+  trainImages: z.number().int().positive().optional().describe("training images the purifier sees, classes balanced; labels are never used (paper: all; cpu 3000)"),
   sspSteps: z.number().int().positive().optional().describe("sign steps of the self-supervised perturbation made per batch (paper 100, ssp.py; cpu 10)"),
   sspStepSize: z.number().positive().optional().describe("step of the self-supervised perturbation on the [0, 1] scale (ssp.py: 0.01)"),
   eps: radiusSchema().default(16 / 255).describe("radius of the self-supervised perturbation (the authors': 16/255)"),
@@ -69,7 +69,7 @@ export interface NrpTrainConfig {
 /** What each preset fills in. */
 export const NRP_PRESET_VALUES: Record<NrpPreset, Omit<NrpTrainConfig, "preset" | "eps" | "advWeight" | "pixelWeight" | "featureWeight" | "features" | "seed">> = {
   paper: { arch: "nrp", nf: 64, nb: 23, gc: 32, criticNf: 64, epochs: 10, batchSize: 16, lr: 1e-4, betas: [0.9, 0.99], trainImages: null, sspSteps: 100, sspStepSize: 0.01 },
-  cpu: { arch: "nrp", nf: 16, nb: 2, gc: 8, criticNf: 16, epochs: 3, batchSize: 32, lr: 1e-3, betas: [0.9, 0.99], trainImages: 4000, sspSteps: 10, sspStepSize: 0.01 },
+  cpu: { arch: "nrp", nf: 16, nb: 2, gc: 8, criticNf: 16, epochs: 2, batchSize: 32, lr: 1e-3, betas: [0.9, 0.99], trainImages: 3000, sspSteps: 10, sspStepSize: 0.01 },
 };
 
 /** The training config of a section (defaults from its preset), `seed` standing in for a missing seed. */
