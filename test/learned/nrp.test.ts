@@ -157,7 +157,8 @@ describe("training and files", () => {
     const target = smallTarget();
     const config = { ...nrpTrainConfig({ nf: 8, nb: 1, gc: 4, criticNf: 4, epochs: 3, batchSize: 20, sspSteps: 2, lr: 2e-3 }, 7) };
     const steps: NrpStepLosses[] = [];
-    const { purifier, history } = await trainNrp(target, blobs(100, 4), config, { progress: "none", onStep: (l) => steps.push(l) });
+    const ckpt = mkdtempSync(join(tmpdir(), "idfr-nrp-ckpt-"));
+    const { purifier, history } = await trainNrp(target, blobs(100, 4), config, { outDir: ckpt, progress: "none", onStep: (l) => steps.push(l), log: () => {} });
     assert.equal(history.length, 3);
     assert.equal(steps.length, 15);
     const mean = (ls: NrpStepLosses[], k: keyof NrpStepLosses) => ls.reduce((s, l) => s + l[k], 0) / ls.length;
@@ -180,6 +181,13 @@ describe("training and files", () => {
       assert.equal(loaded.purify(x).sub(expected).abs().max().item(), 0);
     });
     assert.throws(() => loadNrpDefense(dir), /records no target folder/);
+    // A resume finds every epoch done in the checkpoint (purifier, critic and both optimisers) and trains no more.
+    const resumed = await trainNrp(target, blobs(100, 4), config, { outDir: ckpt, resume: true, progress: "none", onStep: () => assert.fail("trained again"), log: () => {} });
+    assert.deepEqual(resumed.history.map((r) => r.loss), history.map((r) => r.loss));
+    tidy(() => {
+      const x = rand([2, 1, 28, 28], { generator: new Generator(4) });
+      assert.equal(noGrad(() => resumed.purifier.forward(x).sub(purifier.forward(x)).abs().max().item()), 0);
+    });
   });
 });
 
