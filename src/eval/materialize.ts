@@ -11,7 +11,7 @@ import type { RunContext } from "../core/context.js";
 import { augmentationFor } from "../data/augment.js";
 import { limitSet } from "../data/splits.js";
 import { imageSize } from "../data/types.js";
-import type { Defense } from "../defenses/defense.js";
+import { whiteboxModelOf, type Defense } from "../defenses/defense.js";
 import type { FastAtSettings } from "../defenses/fast-at-settings.js";
 import { trainModel } from "../defenses/fast-at.js";
 import { attackImages } from "../defenses/idfr/training-data.js";
@@ -200,7 +200,8 @@ export class Materializer {
     const set = src.images === "adaptive" ? this.data.adaptiveSet : this.data.evalSet;
     const device = this.ctx.device;
     const model = src.threat === "transfer" ? cpuFacing(await this.surrogate(cell.targetIndex), device)
-      : src.threat === "whitebox" ? cpuFacing(await this.target(cell.targetIndex), device)
+      : src.threat === "whitebox" ? cpuFacing(defenseEntry(cell.defenseName).whitebox === "own"
+        ? whiteboxModelOf(await this.defense(cell.defenseName, cell.targetIndex)) : await this.target(cell.targetIndex), device)
       : attackedModel({ kind: "adaptive", eotSamples: src.eot }, cpuFacingDefense(await this.defense(cell.defenseName, cell.targetIndex), device));
     const attack = makeAttack(src.attack as AttackName, model, { eps: src.eps, preset: src.preset as never, ...src.options } as never);
     const out = new Float32Array(set.shape[0] * imageSize(set.shape));

@@ -130,7 +130,9 @@ export function planCells(config: ExperimentConfig, keys: RunKeys, preset?: stri
         const options = settingsFor(attack, config.attackOptions);
         for (const eps of config.eps) {
           for (const d of config.defenses) {
-            const src = { threat, attack, eps, preset: config.preset, options, on: threat === "transfer" ? keys.surrogate(i) : keys.target(i) };
+            // White-box AEs are made on the classifier the defense uses: the target, or its own model (Fast AT, SOAP).
+            const on = threat === "transfer" ? keys.surrogate(i) : defenseEntry(d).whitebox === "own" ? keys.defense(d, i) : keys.target(i);
+            const src = { threat, attack, eps, preset: config.preset, options, on };
             const aeKey = specHash({ evalKey: keys.evalKey, ...src });
             cells.push({ key: specHash({ cell: threat, aeKey, d: keys.defense(d, i) }), defenseName: d, targetIndex: i, ae: { ...src, key: aeKey, images: "eval" }, images: "eval",
               record: { ...base, defense: d, threat, attack, eps, ...(threat === "transfer" ? { surrogate: t.surrogate.arch } : {}) } });
