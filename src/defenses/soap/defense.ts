@@ -91,10 +91,10 @@ export function soapModelFrom(config: SoapModelConfig, weights: Map<string, Tens
 }
 
 /**
- * The SOAP defense saved in `dir` (by {@link SoapDefense.save}), classifying on the device of
- * `target`'s parameters; `purify` overrides the saved purification settings.
+ * The SOAP defense saved in `dir` (by {@link SoapDefense.save}), on `device` (default: the device
+ * of `target`'s parameters, else the CPU); `purify` overrides the saved purification settings.
  */
-export function loadSoapDefense(dir: string, target: Classifier, purify: Partial<SoapPurifySettings> = {}): SoapDefense {
+export function loadSoapDefense(dir: string, target: Classifier, purify: Partial<SoapPurifySettings> = {}, device?: string): SoapDefense {
   if (!hasSoapDefense(dir)) throw new Error(`soap: expected ${SOAP_WEIGHTS_FILE} and ${SOAP_META_FILE} in ${dir}`);
   const meta = JSON.parse(readFileSync(join(dir, SOAP_META_FILE), "utf8")) as SoapMeta;
   if (!(Number.isInteger(meta.version) && meta.version >= 1 && meta.version <= SOAP_FORMAT_VERSION)) {
@@ -102,9 +102,8 @@ export function loadSoapDefense(dir: string, target: Classifier, purify: Partial
   }
   if (!SOAP_AUX.includes(meta.aux)) throw new Error(`soap: ${join(dir, SOAP_META_FILE)}: expected aux one of ${SOAP_AUX.join(", ")}, got ${JSON.stringify(meta.aux)}`);
   const { tensors } = loadSafetensors(join(dir, SOAP_WEIGHTS_FILE));
-  const device = target.parameters()[0]?.device ?? "cpu";
   try {
-    const model = soapModelFrom(meta.model, tensors, device);
+    const model = soapModelFrom(meta.model, tensors, device ?? target.parameters()[0]?.device ?? "cpu");
     return new SoapDefense(target, model, meta.aux, { ...meta.purify, ...purify });
   } finally {
     for (const t of tensors.values()) t.dispose();

@@ -28,7 +28,7 @@ export async function createSoapDefense(env: DefenseEnv): Promise<SoapDefense> {
       model.dispose();
       env.trained();
     }
-    return loadSoapDefense(dir, env.target);
+    return loadSoapDefense(dir, env.target, {}, env.device);
   });
 }
 
