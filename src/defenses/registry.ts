@@ -111,6 +111,7 @@ async function trainedIdfr(env: DefenseEnv): Promise<IdfrDefense> {
 /** Every defense, in the paper's row order. */
 export const DEFENSES: readonly DefenseEntry[] = [
   { name: "none", label: "No Defense", description: "the target as it is", adaptive: "exact", group: "undefended", create: (env) => new NoDefense(env.target) },
+  nrpEntry, nrpDynamicEntry,
   { name: "fast-at", label: "Fast AT", description: "the target's architecture adversarially trained (FGSM from a random start, cyclic lr, PGD early stopping)", adaptive: "exact", group: "baseline",
     section: { key: "fastAt", schema: FastAtSettingsSchema }, whitebox: "own",
     // Defaults filled in before the settings key the cached model, so a model trained otherwise is not reused.
@@ -123,10 +124,9 @@ export const DEFENSES: readonly DefenseEntry[] = [
   { ...baseline("tvm", "TVM", "eot", "total-variance minimisation of randomly dropped pixels (Guo et al. 2018)"),
     // Its masks come from a generator of its own, seeded from the experiment's seed, on its device.
     create: (env) => createBaseline("tvm", env.target, { tvm: { generator: new Generator(seedFor.tvmMasks(env.seed), env.device) } }) },
-  nrpEntry, nrpDynamicEntry,
-  bitDepthDefense,
   adpDefenseEntry,
   soapEntry,
+  bitDepthDefense,
   { name: "id", label: "ID", description: "IDFR's input denoiser alone (the paper's ablation)", adaptive: "exact", group: "idfr", section: IDFR_SECTION,
     create: async (env) => (await trainedIdfr(env)).withoutRestorer() },
   { name: "id+fr", label: "IDFR", description: "IDFR: input denoiser and feature restorer", adaptive: "exact", group: "idfr", section: IDFR_SECTION,

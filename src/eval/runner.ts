@@ -8,7 +8,8 @@
 import { join } from "node:path";
 import { attackEntry, makeAttack, type AttackName } from "../attacks/presets.js";
 import type { AttackSettings } from "../attacks/options.js";
-import { runContext, type RunContext } from "../core/context.js";
+import { engineSettings, runContext, type RunContext } from "../core/context.js";
+import { cpus } from "node:os";
 import { writeFileAtomic } from "../core/atomic-write.js";
 import { Progress } from "../core/progress.js";
 import { DEFENSE_NAMES, defenseEntry } from "../defenses/registry.js";
@@ -16,7 +17,7 @@ import type { ExperimentConfig } from "./config.js";
 import { ArtifactCache, specHash } from "./cache.js";
 import { Materializer, type RunStats } from "./materialize.js";
 import { countCorrect, predict } from "../models/evaluate.js";
-import type { Tensor } from "../torch/index.js";
+import { getNumThreads, libtorchVersion, type Tensor } from "../torch/index.js";
 import { loadExperimentData, type ExperimentData } from "./experiment-data.js";
 import { modelKeySpec } from "./model-source.js";
 import { RESULTS_VERSION, wilson95, type ResultRecord, type Threat } from "./results.js";
@@ -246,10 +247,16 @@ export async function runExperiment(config: ExperimentConfig, o: RunOptions): Pr
   // each cell took goes to timings.json beside it.
   const results = records.map(({ seconds: _seconds, ...rest }) => rest);
   writeFileAtomic(join(o.outDir, "results.json"), `${JSON.stringify({ version: RESULTS_VERSION, records: results }, null, 2)}\n`);
-  writeFileAtomic(join(o.outDir, "timings.json"), `${JSON.stringify(records.map((r) => ({ ...describeKey(r), seconds: r.seconds })), null, 2)}\n`);
+  const timings = { machine: machineFacts(), engine: engineSettings(ctx), cells: records.map((r) => ({ ...describeKey(r), seconds: r.seconds })) };
+  writeFileAtomic(join(o.outDir, "timings.json"), `${JSON.stringify(timings, null, 2)}\n`);
   await writeSamples(cache, config, cells, o.outDir, data, make);
   make.stats.seconds = (performance.now() - started) / 1000;
   return { records, stats: make.stats };
+}
+
+/** Where the run's times were measured: numbers from another CPU or thread count are not comparable. */
+function machineFacts(): { cpu: string; cores: number; threads: number; libtorch: string } {
+  return { cpu: cpus()[0]?.model.trim() ?? "unknown", cores: cpus().length, threads: getNumThreads(), libtorch: libtorchVersion() };
 }
 
 /** The fields that name a cell (everything but its measurement). */

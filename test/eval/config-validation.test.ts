@@ -37,7 +37,7 @@ describe("experiment config validation", () => {
   it("refuses adaptive.defenses naming a defense that is not among defenses", () => {
     assert.match(problems({ ...base, adaptive: { defenses: ["none", "id+fr"] } }),
       /adaptive\.defenses\.1: "id\+fr" is not among defenses \(none, jpeg-q50\)/);
-    assert.match(problems({ ...base, adaptive: { defenses: ["magic"] } }), /adaptive\.defenses: unknown defense "magic"; known: none, fast-at, /);
+    assert.match(problems({ ...base, adaptive: { defenses: ["magic"] } }), /adaptive\.defenses: unknown defense "magic"; known: none, nrp, nrp-dynamic, fast-at, /);
   });
   it("refuses a name that is not a plain folder name", () => {
     for (const name of ["../../..", "a/b", "..", ".hidden", "a\\b", ""]) {
@@ -47,7 +47,7 @@ describe("experiment config validation", () => {
     assert.equal(parseExperiment({ ...base, name: "paper-cifar10_v2.1" }).name, "paper-cifar10_v2.1");
   });
   it("lists the known names for an unknown defense or attack", () => {
-    assert.match(problems({ ...base, defenses: ["none", "jpeg"] }), /defenses: unknown defense "jpeg"; known: none, fast-at, feature-squeezing, jpeg-q25, jpeg-q50, jpeg-q75, tvm, .*id, id\+fr/);
+    assert.match(problems({ ...base, defenses: ["none", "jpeg"] }), /defenses: unknown defense "jpeg"; known: none, nrp, nrp-dynamic, fast-at, comdefend, feature-squeezing, jpeg-q25, jpeg-q50, jpeg-q75, tvm, adp, soap, .*id, id\+fr/);
     assert.match(problems({ ...base, attacks: ["fgsm", "deepfool"] }), /attacks\.1: Invalid option: expected one of "fgsm"\|"bim"\|"pgd"\|"cw"\|"cw-l2"\|"pgd-l2"\|"apgd-ce"\|"apgd-dlr"/);
   });
   it("takes attack settings that some listed attack takes, and refuses the rest", () => {

@@ -78,9 +78,11 @@ describe("the result matrix runner", () => {
     try {
       await runExperiment(parseExperiment(tiny), { outDir: again, progress: "none" });
       assert.equal(readFileSync(join(again, "results.json"), "utf8"), readFileSync(join(out, "results.json"), "utf8"));
-      const timings = JSON.parse(readFileSync(join(again, "timings.json"), "utf8")) as { defense: string; seconds: number }[];
-      assert.equal(timings.length, 6);
-      assert.ok(timings.every((t) => typeof t.defense === "string" && t.seconds >= 0));
+      const timings = JSON.parse(readFileSync(join(again, "timings.json"), "utf8")) as { machine: { cpu: string; threads: number }; engine: { deterministic: boolean }; cells: { defense: string; seconds: number }[] };
+      assert.equal(timings.cells.length, 6);
+      assert.ok(timings.cells.every((t) => typeof t.defense === "string" && t.seconds >= 0));
+      assert.ok(timings.machine.cpu.length > 0 && timings.machine.threads >= 1, JSON.stringify(timings.machine));
+      assert.equal(timings.engine.deterministic, false);
     } finally {
       rmSync(again, { recursive: true, force: true });
     }

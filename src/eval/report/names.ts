@@ -17,7 +17,7 @@ const DEFENSE_LABELS: Record<string, string> = {
 };
 
 /** The paper's row order; unknown defenses go after the known baselines, before ID and IDFR. */
-const DEFENSE_ORDER = ["none", "nrp", "fast-at", "comdefend", "feature-squeezing", "jpeg-q25", "jpeg-q50", "jpeg-q75", "tvm", "adp", "soap"];
+const DEFENSE_ORDER = ["none", "nrp", "nrp-dynamic", "fast-at", "comdefend", "feature-squeezing", "jpeg-q25", "jpeg-q50", "jpeg-q75", "tvm", "adp", "soap"];
 /** IDFR and its ablation close the table. */
 const LAST_DEFENSES = DEFENSES.filter((d) => d.group === "idfr").map((d) => d.name);
 
