@@ -12,6 +12,7 @@ export const EXPERIMENT_PRESETS = [
   { name: "paper-cifar10", description: "Tables 1-4 on CIFAR-10: VGG16 and ResNet18, every baseline, FGSM/CW/BIM at 4/8/16 (--data DIR)" },
   { name: "paper-cifar100", description: "the same on CIFAR-100 (--data DIR)" },
   { name: "paper-imagenet", description: "Table 3: pretrained ResNet50 (224 px) and InceptionV3 (299 px) on an image folder at 16/255 (--data DIR --target-resnet50 DIR --target-inception DIR)" },
+  { name: "baselines", description: "the paper's nine defenses (NRP, Fast AT, ComDefend, Feature Squeezing, JPEG x3, TVM, ADP, SOAP) and IDFR on the embedded Fashion-MNIST; the demo's adaptive suite" },
   { name: "paper-ablation", description: "Table 5: ID vs ID+FR with ResNet50 on CIFAR-10 and SVHN (--data DIR --svhn DIR)" },
 ] as const;
 export type PresetId = (typeof EXPERIMENT_PRESETS)[number]["name"];
@@ -50,7 +51,10 @@ const DEMO_ADAPTIVE: AdaptiveInput = {
   attackOptions: { steps: 25, targetClasses: 3, queries: 1000 },
 };
 const DEMO_DEFENSES = ["none", "fast-at", "feature-squeezing", "jpeg-q50", "id", "id+fr"];
-const PAPER_DEFENSES = ["none", "fast-at", "feature-squeezing", "jpeg-q25", "jpeg-q50", "jpeg-q75", "tvm", "id", "id+fr"];
+/** The paper's nine defenses in its row order, then ID and IDFR. */
+const PAPER_DEFENSES = ["none", "nrp", "fast-at", "comdefend", "feature-squeezing", "jpeg-q25", "jpeg-q50", "jpeg-q75", "tvm", "adp", "soap", "id", "id+fr"];
+/** The learned baselines at their authors' sizes. */
+const LEARNED_AT_PAPER_SIZES = { nrp: { preset: "paper" }, comdefend: { preset: "paper" }, adp: { preset: "paper" }, soap: { preset: "paper" } } as const;
 
 function demo(o: PresetOptions): ExperimentInput {
   const dataset: DatasetName = o.dataset ?? "fashion-mnist";
@@ -86,9 +90,27 @@ function paperCifar(name: "cifar10" | "cifar100", root: string): ExperimentInput
       { arch: "resnet18", epochs: 100, surrogate: { arch: "vgg16", epochs: 100, seed: 1 } },
     ],
     defenses: PAPER_DEFENSES,
+    ...LEARNED_AT_PAPER_SIZES,
     attacks: ["fgsm", "cw", "bim"], eps: EPS, threats: ["transfer", "whitebox", "adaptive"],
     adaptive: AUTOATTACK_SUITE,
     evalImages: 7000,
+  };
+}
+
+/**
+ * All nine of the paper's defenses and IDFR on the embedded Fashion-MNIST, with the demo's target
+ * (so its cached models are shared) and the learned baselines at their CPU sizes; the adaptive
+ * suite of the demo on fewer images, since ADP's purification (10 noisy draws of up to 10
+ * score steps) is costly to differentiate.
+ */
+function baselines(): ExperimentInput {
+  const d = demo({});
+  return {
+    ...d,
+    name: "baselines-fashion-mnist",
+    defenses: PAPER_DEFENSES,
+    adaptive: { ...DEMO_ADAPTIVE, evalImages: 100, eotSamples: 4 },
+    evalImages: 300,
   };
 }
 
@@ -133,6 +155,7 @@ export function presetConfigs(id: string, o: PresetOptions = {}): ExperimentConf
     case "demo": inputs = [demo(o)]; break;
     case "paper-cifar10": inputs = [paperCifar("cifar10", need(o.root, id, "CIFAR-10's binary files"))]; break;
     case "paper-cifar100": inputs = [paperCifar("cifar100", need(o.root, id, "CIFAR-100's binary files"))]; break;
+    case "baselines": inputs = [baselines()]; break;
     case "paper-imagenet": inputs = paperImagenet(o, need(o.root, id, "class subfolders of images")); break;
     case "paper-ablation": {
       const base: Omit<ExperimentInput, "name" | "dataset"> = { targets: [{ arch: "resnet50", epochs: 100, surrogate: { arch: "resnet18", epochs: 100, seed: 1 } }],
