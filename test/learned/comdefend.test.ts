@@ -230,7 +230,8 @@ describe("the authors' weight files (kernel HWIO, bias, in layer order)", () => 
 
 describe("settings", () => {
   it("presets: cpu trains on a stated number of images, paper on all; bad keys are named", () => {
-    assert.equal(trainImagesOf(comdefendSettings({})), CPU_TRAIN_IMAGES);
+    assert.equal(trainImagesOf(comdefendSettings({})), 10_000);
+    assert.equal(CPU_TRAIN_IMAGES, 10_000);
     assert.equal(trainImagesOf(comdefendSettings({ preset: "paper" })), undefined);
     assert.equal(trainImagesOf(comdefendSettings({ preset: "paper", trainImages: 50 })), 50);
     const s = comdefendSettings({});
