@@ -7,9 +7,10 @@
  *   images);
  * - "cpu": {@link CPU_TRAIN_IMAGES} of them (classes balanced), 500 steps, so that the one epoch
  *   takes minutes on two CPU cores. Fewer steps are not enough: with the code noise at 20 the
- *   reconstruction stays flat until the code has grown far beyond the noise (on Fashion-MNIST at
- *   14x14 that took about 175 steps of the recipe). Everything else (widths, noise, optimiser) is
- *   the authors'.
+ *   reconstruction stays flat until the code has grown far beyond the noise (on Fashion-MNIST that
+ *   took 100-125 steps of the recipe; the binarised reconstruction of test images then reached
+ *   14.2 dB PSNR at step 125, 16.3 dB at 200 and 18.5 dB at 350). Everything else (widths, noise,
+ *   optimiser) is the authors'.
  * `trainImages` overrides the preset's count.
  */
 import { z } from "zod";
