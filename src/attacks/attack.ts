@@ -5,6 +5,7 @@
  * (averaged over draws for an {@link EotModel}) and per-sample statistics.
  */
 import { logitsOf, type LogitsModel } from "../models/classifier.js";
+import { accuracyOf } from "../models/evaluate.js";
 import { cat, enableGrad, F, grad, noGrad, tidy, type Tensor } from "../torch/index.js";
 import { EotModel } from "./eot.js";
 import { checkInteger, checkKnownKeys, invalidOption } from "./options.js";
@@ -179,23 +180,22 @@ export abstract class Attack<O extends object> {
       } finally {
         restore();
       }
+      // Accuracies through the one measurement module (models/evaluate.ts) that every command uses.
       const labels = y.toArray();
       const n = labels.length;
-      const cleanOk = clean.map((p, i) => p === labels[i]);
-      const robustOk = result.predictions.map((p, i) => p === labels[i]);
-      const count = (a: boolean[]) => a.filter(Boolean).length;
-      const correctBefore = count(cleanOk);
-      const successesOnCorrect = result.success.filter((s, i) => s && cleanOk[i]).length;
+      const before = accuracyOf(clean, labels);
+      const after = accuracyOf(result.predictions, labels);
+      const successesOnCorrect = result.success.filter((s, i) => s && clean[i] === labels[i]).length;
       return {
         attack: this.name,
         goal: goal.kind,
         n,
-        cleanCorrect: correctBefore,
-        robustCorrect: count(robustOk),
-        cleanAccuracy: ratio(correctBefore, n),
-        robustAccuracy: ratio(count(robustOk), n),
-        successRate: ratio(count(result.success), n),
-        successRateOnCorrect: ratio(successesOnCorrect, correctBefore),
+        cleanCorrect: before.correct,
+        robustCorrect: after.correct,
+        cleanAccuracy: before.accuracy,
+        robustAccuracy: after.accuracy,
+        successRate: ratio(result.success.filter(Boolean).length, n),
+        successRateOnCorrect: ratio(successesOnCorrect, before.correct),
         meanLinf: mean(result.linf),
         maxLinf: Math.max(0, ...result.linf),
         meanL2: mean(result.l2),
