@@ -162,6 +162,14 @@ function adaptiveCells(config: ExperimentConfig, keys: RunKeys, i: number, base:
     const key = specHash({ cell: "adaptive", aeKey: ae?.key ?? parts!.map((p) => p.key), d: keys.defense(d, i) });
     if (!cells.has(key)) cells.set(key, { key, defenseName: d, targetIndex: i, ae, ...(parts ? { parts } : {}), images: "adaptive", record: { ...base, defense: d, threat: "adaptive", attack, eps } });
   };
+  // Adaptive cells on a subset of the images get the subset's clean accuracy, which their tables and
+  // charts show beside them (otherwise a robust accuracy could sit above a clean one from other images).
+  if (keys.adaptiveKey !== keys.evalKey) {
+    for (const d of defenses) {
+      const key = specHash({ cell: "clean", evalKey: keys.adaptiveKey, d: keys.defense(d, i) });
+      cells.set(key, { key, defenseName: d, targetIndex: i, ae: null, images: "adaptive", record: { ...base, defense: d, threat: "adaptive", attack: "none", eps: 0 } });
+    }
+  }
   const attacksOf = (d: string): AttackName[] => [...a.attacks, ...(a.extra[d] ?? []).filter((x) => !a.attacks.includes(x))];
   for (const attack of a.attacks) {
     for (const eps of config.eps) for (const d of defenses) add(d, attack, eps, source(attack, eps, d));

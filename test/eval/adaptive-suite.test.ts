@@ -44,9 +44,14 @@ describe("the adaptive suite end to end", () => {
     const adaptive = records.filter((r) => r.threat === "adaptive");
     const names = (d: string) => adaptive.filter((r) => r.defense === d).map((r) => `${r.attack}@${Math.round(r.eps * 255)}${r.sweep ? "s" : ""}`).sort();
     // pgd@8 is both a suite attack and a sweep radius: planned once, not marked as sweep.
-    assert.deepEqual(names("none"), ["bim@8", "fgsm@8", "pgd@64s", "pgd@8", "worst-case@8"]);
-    assert.deepEqual(names("jpeg-q50"), ["fgsm@8", "pgd@64s", "pgd@8", "worst-case@8"]);
+    assert.deepEqual(names("none"), ["bim@8", "fgsm@8", "none@0", "pgd@64s", "pgd@8", "worst-case@8"]);
+    assert.deepEqual(names("jpeg-q50"), ["fgsm@8", "none@0", "pgd@64s", "pgd@8", "worst-case@8"]);
     for (const r of adaptive) assert.equal(r.n, 40, `${r.defense} ${r.attack}: the adaptive subset`);
+    // The subset's own clean accuracy, which the adaptive table shows in its Clean column.
+    assert.equal(adaptive.filter((r) => r.attack === "none").length, 2);
+    const table = buildTables(records).find((t) => t.threat === "adaptive")!;
+    const subsetClean = adaptive.find((r) => r.defense === "none" && r.attack === "none")!;
+    assert.equal(table.rows.find((r) => r.defense === "none")!.cells[0], (Math.round(subsetClean.accuracy * 1000) / 10).toFixed(1));
     assert.equal(records.find((r) => r.threat === "clean")!.n, 60);
   });
   it("the worst case is the per-sample AND over the defense's attacks", () => {
@@ -66,7 +71,7 @@ describe("the adaptive suite end to end", () => {
     assert.deepEqual(adaptiveTable.epsilons, [8 / 255]);
     assert.ok(adaptiveTable.columns.some((c) => c.attack === "worst-case"));
     const avg = summarize(records).find((g) => g.threat === "adaptive")!;
-    const own = records.filter((r) => r.threat === "adaptive" && r.defense === "none" && !r.sweep && r.attack !== "worst-case");
+    const own = records.filter((r) => r.threat === "adaptive" && r.defense === "none" && !r.sweep && r.attack !== "worst-case" && r.attack !== "none");
     assert.ok(Math.abs(avg.values.undefended! - own.reduce((s, r) => s + r.accuracy, 0) / own.length) < 1e-12);
   });
   it("the masking check reads the largest sweep radius", () => {
