@@ -4,6 +4,7 @@
  */
 import { deriveSeed } from "../../core/seeds.js";
 import type { DefenseEntry, DefenseEnv } from "../registry.js";
+import { trainedArtifact } from "../trained-artifact.js";
 import { adpSettings, AdpSettingsSchema, purifySettingsOf, type AdpResolvedSettings } from "./config.js";
 import { AdpDefense, hasScoreNet, loadScoreNet, saveScoreNet } from "./defense.js";
 import { trainScoreNet } from "./train.js";
@@ -20,18 +21,17 @@ function trainingKey(s: AdpResolvedSettings) {
 async function trainedScoreNet(env: DefenseEnv, s: AdpResolvedSettings): Promise<ScoreNet> {
   // The score network models the data, not the target; the key names the target only for its data.
   const key = { adp: trainingKey(s), dataset: env.dataset, target: env.targetKey };
-  return env.shared(key, async () => {
-    const dir = env.artifactDir("adp", key);
-    if (!hasScoreNet(dir)) {
+  return trainedArtifact(env, "adp", key, {
+    done: hasScoreNet,
+    train: async (dir, run) => {
       const train = await env.trainImages(s.trainImages > 0 ? s.trainImages : undefined);
       env.log(`training the ADP score network (ngf ${s.ngf}, ${s.numSigmas} σ from ${s.sigmaBegin} to ${s.sigmaEnd}) on ${train.shape[0]} images -> ${dir}`);
       const seed = s.seed ?? env.seed;
-      const { net } = await trainScoreNet(train, s, seed, { outDir: dir, resume: true, progress: env.progress, device: env.device, dataset: env.dataset, log: (l) => env.log(l) });
+      const { net } = await trainScoreNet(train, s, seed, run);
       saveScoreNet(dir, net, { ...s, seed, dataset: env.dataset, targetDir: env.targetDir });
-      env.trained();
-      return net;
-    }
-    return loadScoreNet(dir, env.device).net;
+      net.dispose();
+    },
+    load: (dir) => loadScoreNet(dir, env.device).net,
   });
 }
 

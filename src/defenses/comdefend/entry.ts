@@ -8,6 +8,7 @@
 import { deriveSeed } from "../../core/seeds.js";
 import { Generator } from "../../torch/index.js";
 import type { DefenseEntry, DefenseEnv } from "../registry.js";
+import { trainedArtifact } from "../trained-artifact.js";
 import { comdefendSettings, ComDefendSettingsSchema, trainImagesOf } from "./config.js";
 import { ComDefendDefense } from "./defense.js";
 import { isComDefendFolder, loadComDefendNets, saveComDefend } from "./io.js";
@@ -22,19 +23,16 @@ async function trainedNets(env: DefenseEnv): Promise<ComDefendNets> {
   const training = { preset: s.preset, trainImages: trainImagesOf(s) ?? "all", epochs: s.epochs, batchSize: s.batchSize, lr: s.lr,
     trainNoise: s.trainNoise, codePenalty: s.codePenalty, seed: s.seed ?? env.seed };
   const key = { comdefend: training, target: env.targetKey };
-  return env.shared(key, async () => {
-    const dir = env.artifactDir("comdefend", key);
-    if (!isComDefendFolder(dir)) {
+  return trainedArtifact(env, "comdefend", key, {
+    done: isComDefendFolder,
+    train: async (dir, run) => {
       const images = await env.trainImages(trainImagesOf(s));
       env.log(`training ComDefend (${s.preset} preset) on ${images.shape[0]} images -> ${dir}`);
-      const { nets, history } = await trainComDefend(images, { ...training, seed: training.seed }, {
-        outDir: dir, resume: true, progress: env.progress, device: env.device, dataset: env.dataset, log: (l) => env.log(l),
-      });
+      const { nets, history } = await trainComDefend(images, training, run);
       saveComDefend(dir, nets, { source: { training, dataset: env.dataset, images: images.shape[0], loss: history.at(-1)?.loss } });
       nets.dispose();
-      env.trained();
-    }
-    return loadComDefendNets(dir, env.device).nets;
+    },
+    load: (dir) => loadComDefendNets(dir, env.device).nets,
   });
 }
 

@@ -11,6 +11,7 @@ import { deriveSeed } from "../../core/seeds.js";
 import { Generator, type nn } from "../../torch/index.js";
 import { clearCheckpoint } from "../../train/loop.js";
 import type { DefenseEntry, DefenseEnv } from "../registry.js";
+import { trainedArtifact } from "../trained-artifact.js";
 import { nrpTrainConfig, NrpSettingsSchema, type NrpSettings } from "./config.js";
 import { NrpDefense, type NrpMode } from "./defense.js";
 import { loadNrpPurifier, NRP_MANIFEST, saveNrpPurifier } from "./io.js";
@@ -22,19 +23,18 @@ const NRP_SECTION = { key: "nrp", schema: NrpSettingsSchema };
 async function trainedPurifier(env: DefenseEnv): Promise<nn.Module> {
   const config = nrpTrainConfig(env.settings, env.seed);
   const key = { nrp: config, target: env.targetKey };
-  return env.shared(key, async () => {
-    const dir = env.artifactDir("nrp", key);
-    if (!existsSync(join(dir, NRP_MANIFEST))) {
+  return trainedArtifact(env, "nrp", key, {
+    done: (dir) => existsSync(join(dir, NRP_MANIFEST)),
+    train: async (dir, run) => {
       const train = await env.trainImages(config.trainImages ?? undefined);
       env.log(`training NRP (${config.preset} preset, ${config.arch} nf ${config.nf} nb ${config.nb}) for ${env.target.arch} on ${train.shape[0]} images -> ${dir}`);
       const [channels] = env.target.inputShape;
-      const { purifier } = await trainNrp(env.target, train, config, { outDir: dir, resume: true, progress: env.progress, device: env.device, dataset: env.dataset, log: (l) => env.log(l) });
+      const { purifier } = await trainNrp(env.target, train, config, run);
       saveNrpPurifier(dir, purifier, { arch: config.arch, sizes: { channels, nf: config.nf, nb: config.nb, gc: config.gc }, training: config, targetDir: env.targetDir });
       clearCheckpoint(dir, "nrp");
       purifier.dispose();
-      env.trained();
-    }
-    return loadNrpPurifier(dir, env.device).purifier;
+    },
+    load: (dir) => loadNrpPurifier(dir, env.device).purifier,
   });
 }
 

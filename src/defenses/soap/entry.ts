@@ -4,6 +4,7 @@
  * own folder (resumed from the folder's checkpoint after an interruption), then loaded.
  */
 import type { DefenseEntry, DefenseEnv } from "../registry.js";
+import { trainedArtifact } from "../trained-artifact.js";
 import { resolveSoapSettings, SoapSettingsSchema } from "./config.js";
 import { hasSoapDefense, loadSoapDefense, SoapDefense } from "./defense.js";
 import { soapNormalisation } from "./models.js";
@@ -14,21 +15,20 @@ export async function createSoapDefense(env: DefenseEnv): Promise<SoapDefense> {
   const [channels] = env.target.inputShape;
   const settings = resolveSoapSettings(env.settings, channels, env.seed);
   const key = { soap: settings, target: env.targetKey, dataset: env.dataset };
-  return env.shared(key, async () => {
-    const dir = env.artifactDir("soap", key);
-    if (!hasSoapDefense(dir)) {
+  return trainedArtifact(env, "soap", key, {
+    done: hasSoapDefense,
+    train: async (dir, run) => {
       const train = await env.trainImages(settings.trainImages);
       env.log(`training SOAP (${settings.model}, aux ${settings.aux}) on ${train.shape[0]} images -> ${dir}`);
       const model = newSoapModel({
         model: settings.model, rotation: settings.aux === "rot", numClasses: env.target.numClasses,
         inputShape: [...env.target.inputShape], ...soapNormalisation(env.dataset, settings.model, channels),
       }, settings.seed).to(env.device);
-      await trainSoapModel(model, train, settings, { outDir: dir, resume: true, progress: env.progress, device: env.device, log: (line) => env.log(line), dataset: env.dataset });
+      await trainSoapModel(model, train, settings, run);
       new SoapDefense(env.target, model, settings.aux, settings.purify).save(dir, { dataset: env.dataset, training: { ...settings, purify: undefined } });
       model.dispose();
-      env.trained();
-    }
-    return loadSoapDefense(dir, env.target, {}, env.device);
+    },
+    load: (dir) => loadSoapDefense(dir, env.target, {}, env.device),
   });
 }
 
