@@ -160,7 +160,9 @@ function adaptiveCells(config: ExperimentConfig, keys: RunKeys, i: number, base:
   const cells = new Map<string, Cell>();
   const add = (d: string, attack: string, eps: number, ae: AeSource | null, parts?: AeSource[]): void => {
     const key = specHash({ cell: "adaptive", aeKey: ae?.key ?? parts!.map((p) => p.key), d: keys.defense(d, i) });
-    if (!cells.has(key)) cells.set(key, { key, defenseName: d, targetIndex: i, ae, ...(parts ? { parts } : {}), images: "adaptive", record: { ...base, defense: d, threat: "adaptive", attack, eps } });
+    // Only the sweep plans radii beyond the config's ε list; their records say so.
+    const sweep = config.eps.includes(eps) ? {} : { sweep: true };
+    if (!cells.has(key)) cells.set(key, { key, defenseName: d, targetIndex: i, ae, ...(parts ? { parts } : {}), images: "adaptive", record: { ...base, defense: d, threat: "adaptive", attack, eps, ...sweep } });
   };
   // Adaptive cells on a subset of the images get the subset's clean accuracy, which their tables and
   // charts show beside them (otherwise a robust accuracy could sit above a clean one from other images).
@@ -175,7 +177,7 @@ function adaptiveCells(config: ExperimentConfig, keys: RunKeys, i: number, base:
     for (const eps of config.eps) for (const d of defenses) add(d, attack, eps, source(attack, eps, d));
   }
   for (const d of config.defenses) {
-    for (const attack of (a.extra[d] ?? []).filter((x) => !a.attacks.includes(x))) {
+    for (const attack of attacksOf(d).slice(a.attacks.length)) {
       for (const eps of config.eps) add(d, attack, eps, source(attack, eps, d));
     }
   }
@@ -189,12 +191,7 @@ function adaptiveCells(config: ExperimentConfig, keys: RunKeys, i: number, base:
   }
   if (a.sweep) {
     for (const eps of a.sweep.eps) {
-      for (const d of defenses) {
-        const before = cells.size;
-        add(d, a.sweep.attack, eps, source(a.sweep.attack, eps, d));
-        const added = [...cells.values()][cells.size - 1];
-        if (cells.size > before && !config.eps.includes(eps)) added.record = { ...added.record, sweep: true };
-      }
+      for (const d of defenses) add(d, a.sweep.attack, eps, source(a.sweep.attack, eps, d));
     }
   }
   return [...cells.values()];
