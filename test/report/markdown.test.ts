@@ -52,3 +52,12 @@ test("three targets get a table each; a rerun cell replaces the earlier one", ()
   assert.deepEqual(tables[0].rows[0].cells, ["–", "70.0"]);
   assert.equal(renderMarkdown([]), "# IDFR evaluation report\n\nNo result records.\n");
 });
+
+test("learned baselines bring their notes: the paper's rows were not the authors' methods, SOAP classifies with its own model", () => {
+  assert.ok(!md.includes("## Notes on the baselines"), "no learned baseline, no notes");
+  const withSoap = renderMarkdown([...records, ...records.filter((r) => r.defense === "none").map((r) => ({ ...r, defense: "soap" }))]);
+  const notes = withSoap.slice(withSoap.indexOf("## Notes on the baselines"));
+  assert.ok(notes.includes("third-party reimplementation that follows none of the original methods"));
+  assert.ok(notes.includes("SOAP replaces the target"));
+  assert.ok(!notes.includes("Fast AT replaces the target"));
+});

@@ -6,6 +6,7 @@ import type { ResultRecord } from "../results.js";
 import type { Chart } from "./charts.js";
 import { attackLabel, defenseLabel, epsLabel, percent, targetLabel } from "./names.js";
 import { MASKING_NOTE, maskingChecks, maskingLine } from "./masking.js";
+import { baselineNotes } from "./baseline-notes.js";
 import type { SampleGrid } from "./samples.js";
 import { SERIES_LABELS, SUMMARY_SERIES, type SummaryGroup } from "./summary.js";
 import { tableNote, type ReportTable } from "./tables.js";
@@ -99,6 +100,8 @@ export function renderHtml(parts: HtmlReportParts): string {
     const items = masking.map((r) => `<li${r.flagged ? ' class="flagged"' : ""}>${escapeHtml(maskingLine(r)).replace(/\*\*(.+?)\*\*/g, "<strong>$1</strong>")}</li>`);
     sections.push(`<h2>Gradient-masking check</h2>`, `<p class="note">${escapeHtml(MASKING_NOTE)}</p>`, `<ul>\n${items.join("\n")}\n</ul>`);
   }
+  const notes = baselineNotes(parts.records);
+  if (notes.length) sections.push(`<h2>Notes on the baselines</h2>`, `<ul>\n${notes.map((n) => `<li>${escapeHtml(n)}</li>`).join("\n")}\n</ul>`);
   if (parts.samples) sections.push(samplesSection(parts.samples));
   return `<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>IDFR evaluation report</title>\n<style>${STYLE}</style>\n</head>\n<body>\n${sections.join("\n")}\n</body>\n</html>\n`;
 }

@@ -4,6 +4,7 @@ import { defenseLabel, percent, targetLabel } from "./names.js";
 import { SERIES_LABELS, SUMMARY_SERIES, summarize } from "./summary.js";
 import { buildTables, tableNote, type ReportTable } from "./tables.js";
 import { MASKING_NOTE, maskingChecks, maskingLine } from "./masking.js";
+import { baselineNotes } from "./baseline-notes.js";
 
 const escapeCell = (s: string): string => s.replace(/\|/g, "\\|");
 
@@ -50,6 +51,8 @@ export function renderMarkdown(records: readonly ResultRecord[]): string {
   for (const t of tables) parts.push(`## ${t.title}`, "", tableMarkdown(t), "", tableNote(t), "");
   const masking = maskingChecks(records);
   if (masking.length) parts.push("## Gradient-masking check", "", MASKING_NOTE, "", ...masking.map((r) => `- ${maskingLine(r)}`), "");
+  const notes = baselineNotes(records);
+  if (notes.length) parts.push("## Notes on the baselines", "", ...notes.map((n) => `- ${n}`), "");
   const summary = summaryMarkdown(records);
   if (summary) {
     parts.push("## Averages (as in the paper's Fig. 3)", "", "Mean accuracy (%) over every attack, ε and target of a setting; the worst baseline is the one with the lowest mean.", "", summary, "");
