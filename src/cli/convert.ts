@@ -14,6 +14,9 @@ import { comdefendFromOfficial, loadOfficialLayers, officialVariant, type ComDef
 import { newNets } from "../defenses/comdefend/io.js";
 import { codeChannels } from "../defenses/comdefend/networks.js";
 import { officialKey } from "../defenses/soap/models.js";
+import { makePurifier } from "../defenses/nrp/networks.js";
+import { saveNrpPurifier } from "../defenses/nrp/io.js";
+import { nrpSizesFromShapes } from "../defenses/nrp/official.js";
 import { saveSafetensors, type Tensor } from "../torch/index.js";
 import { TARGET_DTYPE } from "../torch/host-array.js";
 import { flatToTensors, type ArrayLike, type FlatTree } from "../torch/py-tree.js";
@@ -28,9 +31,10 @@ export interface ConvertOptions {
   skipUnsupported?: boolean;
   /**
    * Map the arrays onto a defense's own layout: "comdefend" (the authors' HWIO weight lists onto
-   * ComCNN/RecCNN), "soap" (the authors' ResNet / ConvAutoEncoder keys renamed to idfr's SOAP model).
+   * ComCNN/RecCNN), "soap" (the authors' ResNet / ConvAutoEncoder keys renamed to idfr's SOAP model),
+   * "nrp" (the authors' purifier state dict; the output is then a purifier folder, not a file).
    */
-  as?: "comdefend" | "soap";
+  as?: "comdefend" | "soap" | "nrp";
   /** With `as: "comdefend"`: the decoder (RecCNN) file, when IN is the encoder (ComCNN). */
   decoder?: string;
 }
@@ -150,7 +154,7 @@ export function convertWeights(inPath: string, outPath: string, options: Convert
     for (const [name, t] of tensors) rows.push({ name, shape: t.shape, dtype: t.dtype });
   } else {
     if (options.decoder) throw new Error("--decoder goes with --as comdefend");
-    if (options.as !== undefined && options.as !== "soap") throw new Error(`--as: expected comdefend or soap, got ${JSON.stringify(options.as)}`);
+    if (options.as !== undefined && options.as !== "soap" && options.as !== "nrp") throw new Error(`--as: expected comdefend, soap or nrp, got ${JSON.stringify(options.as)}`);
     let selected = selectArrays(tree, options);
     if (options.as === "soap") {
       const model = soapModelOf([...selected.keys()], inPath);
@@ -164,6 +168,14 @@ export function convertWeights(inPath: string, outPath: string, options: Convert
       rows.push({ name, shape: t.shape, dtype: t.dtype, ...(TARGET_DTYPE[source] !== source ? { from: source } : {}) });
     }
   }
+  if (options.as === "nrp") {
+    try {
+      writeNrpFolder(inPath, outPath, tensors);
+    } finally {
+      for (const t of tensors.values()) t.dispose();
+    }
+    return { tensors: rows, format: tree.format, skipped: tree.skipped };
+  }
   try {
     const metadata: Record<string, string> = { format: "pt", source: basename(inPath), sourceFormat: tree.format };
     if (tree.scalars.size) metadata.checkpoint = JSON.stringify(Object.fromEntries(tree.scalars));
@@ -173,6 +185,22 @@ export function convertWeights(inPath: string, outPath: string, options: Convert
     for (const t of tensors.values()) t.dispose();
   }
   return { tensors: rows, format: tree.format, skipped: tree.skipped };
+}
+
+/**
+ * An NRP purifier folder (purifier.safetensors and nrp.json) from the authors' state dict: the
+ * architecture and sizes come from the shapes, and loading the weights into that network checks
+ * that every name and shape fits.
+ */
+function writeNrpFolder(inPath: string, dir: string, tensors: Map<string, Tensor>): void {
+  const { arch, sizes } = nrpSizesFromShapes(new Map([...tensors].map(([k, t]) => [k, t.shape])), inPath);
+  const purifier = makePurifier(arch, sizes);
+  try {
+    purifier.loadStateDict(tensors);
+  } catch (e) {
+    throw new Error(`${inPath}: the weights do not fit an ${arch} purifier of nf ${sizes.nf}, nb ${sizes.nb}${arch === "nrp" ? `, gc ${sizes.gc}` : ""}: ${(e as Error).message}`);
+  }
+  saveNrpPurifier(dir, purifier, { arch, sizes });
 }
 
 /** The lines `idfr convert` prints: name, shape, dtype, aligned. */
@@ -187,7 +215,7 @@ interface ConvertCliOptions {
   key?: string;
   stripPrefix?: string[];
   skipUnsupported?: boolean;
-  as?: "comdefend" | "soap";
+  as?: "comdefend" | "soap" | "nrp";
   decoder?: string;
 }
 
@@ -200,7 +228,7 @@ export function registerConvertCommand(program: Command, out: { write(text: stri
     .option("--key <prefix>", "keep only the tensors under this dotted key, without it (e.g. state_dict, model)")
     .option("--strip-prefix <prefix>", "remove this prefix from the start of every name (e.g. module.); repeatable", (v: string, prev: string[] = []) => [...prev, v])
     .option("--skip-unsupported", "leave out pickled objects other than tensors, arrays and containers (e.g. an argparse Namespace) instead of failing")
-    .addOption(new Option("--as <defense>", "map the authors' published weights onto idfr's networks: comdefend (HWIO weight lists -> com.*/rec.* OIHW), soap (ResNet/ConvAutoEncoder keys renamed)").choices(["comdefend", "soap"]))
+    .addOption(new Option("--as <defense>", "map the authors' published weights onto idfr's networks: comdefend (HWIO weight lists -> com.*/rec.* OIHW), soap (ResNet/ConvAutoEncoder keys renamed), nrp (NRP.pth or NRP_resG.pth to a purifier folder <out> with nrp.json)").choices(["comdefend", "soap", "nrp"]))
     .option("--decoder <file>", "with --as comdefend: the RecCNN file, when <in> is the ComCNN file (writes both networks)")
     .action((inPath: string, outPath: string, o: ConvertCliOptions) => {
       const r = convertWeights(inPath, outPath, { key: o.key, stripPrefix: o.stripPrefix, skipUnsupported: o.skipUnsupported, as: o.as, decoder: o.decoder });

@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { Command } from "commander";
 import { registerConvertCommand } from "../../src/cli/convert.js";
-import { loadSafetensors } from "../../src/torch/index.js";
+import { loadNrpPurifier } from "../../src/defenses/nrp/index.js";
+import { loadSafetensors, noGrad, tensor } from "../../src/torch/index.js";
 import { assertMatchesExpected, EXPECTED, WEIGHTS } from "../torch/weights-fixtures.js";
 
 const dir = mkdtempSync(join(tmpdir(), "idfr-convert-"));
@@ -115,6 +116,27 @@ describe("idfr convert", () => {
       tensors.forEach((t) => t.dispose());
     }
     await assert.rejects(idfr("convert", join(WEIGHTS, "nested.pth"), join(dir, "z.safetensors"), "--as", "soap"), /--as soap expects the authors' ResNet/);
+  });
+
+  it("--as nrp makes a purifier folder from the authors' state dicts whose outputs equal PyTorch's", async () => {
+    const ref = JSON.parse(readFileSync(join(WEIGHTS, "nrp_outputs.json"), "utf8")) as Record<string, { arch?: string; nf: number; nb: number; gc?: number; parameters: number; output: number[]; shape: number[]; values: number[] }>;
+    const x = tensor(Float32Array.from(ref.input.values), ref.input.shape);
+    for (const name of ["nrp_small", "nrp_resg_small"]) {
+      const folder = join(dir, name);
+      await idfr("convert", join(WEIGHTS, `${name}.pth`), folder, "--as", "nrp");
+      const { purifier, manifest } = loadNrpPurifier(folder);
+      const want = ref[name];
+      assert.equal(manifest.arch, want.arch);
+      assert.deepEqual([manifest.sizes.channels, manifest.sizes.nf, manifest.sizes.nb], [3, want.nf, want.nb]);
+      if (want.gc !== undefined) assert.equal(manifest.sizes.gc, want.gc);
+      assert.equal(purifier.parameterCount(), want.parameters);
+      const y = noGrad(() => purifier.forward(x));
+      const diff = y.sub(tensor(Float32Array.from(want.output), y.shape)).abs().max().item();
+      assert.ok(diff < 1e-5, `${name}: max difference to PyTorch ${diff}`);
+      y.dispose();
+    }
+    x.dispose();
+    await assert.rejects(idfr("convert", join(WEIGHTS, "state_dict.pth"), join(dir, "not-nrp"), "--as", "nrp"), /expected an NRP purifier state dict with conv_first\.weight/);
   });
 
   it("fails clearly on a truncated zip, an os.system pickle, and skips unknown objects on request", async () => {

@@ -5,4 +5,5 @@ export * from "./ssp.js";
 export * from "./train.js";
 export * from "./defense.js";
 export * from "./io.js";
+export { nrpSizesFromShapes } from "./official.js";
 export { nrpEntry, nrpDynamicEntry } from "./entry.js";
