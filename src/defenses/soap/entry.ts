@@ -1,7 +1,8 @@
 /**
  * SOAP's registry entry: settings from the experiment's `soap` section, a model trained jointly on
  * the experiment's training images (the target's data) once per settings and target, cached in its
- * own folder (resumed from the folder's checkpoint after an interruption), then loaded.
+ * own folder (resumed from the folder's checkpoint after an interruption), then loaded with the
+ * section's purification settings (changing those reuses the trained model).
  */
 import type { DefenseEntry, DefenseEnv } from "../registry.js";
 import { trainedArtifact } from "../trained-artifact.js";
@@ -14,7 +15,8 @@ import { newSoapModel, trainSoapModel } from "./train.js";
 export async function createSoapDefense(env: DefenseEnv): Promise<SoapDefense> {
   const [channels] = env.target.inputShape;
   const settings = resolveSoapSettings(env.settings, channels, env.seed);
-  const key = { soap: settings, target: env.targetKey, dataset: env.dataset };
+  // Purification settings do not change the trained model: they stay out of the key, and are applied at load.
+  const key = { soap: { ...settings, purify: undefined }, target: env.targetKey, dataset: env.dataset };
   return trainedArtifact(env, "soap", key, {
     done: hasSoapDefense,
     train: async (dir, run) => {
@@ -28,7 +30,7 @@ export async function createSoapDefense(env: DefenseEnv): Promise<SoapDefense> {
       new SoapDefense(env.target, model, settings.aux, settings.purify).save(dir, { dataset: env.dataset, training: { ...settings, purify: undefined } });
       model.dispose();
     },
-    load: (dir) => loadSoapDefense(dir, env.target, {}, env.device),
+    load: (dir) => loadSoapDefense(dir, env.target, settings.purify, env.device),
   });
 }
 
