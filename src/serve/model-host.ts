@@ -172,14 +172,19 @@ export class ModelHost {
 
   /**
    * Test images of the model's dataset for the page: the first `samplesPerClass` of each class in
-   * the test split. Null when the model records no dataset idfr can load without files.
+   * the test split. Null when the model records no dataset, or its files are not here.
    */
   async samples(name: string): Promise<SampleSet | null> {
     const m = this.#get(name);
     const per = this.options.samplesPerClass;
     const dataset = m.info.dataset;
     if (per === 0 || !dataset || !(DATASET_NAMES as readonly string[]).includes(dataset)) return null;
-    const ds = await loadDataset(dataset as DatasetName);
+    let ds: Awaited<ReturnType<typeof loadDataset>>;
+    try {
+      ds = await loadDataset(dataset as DatasetName);
+    } catch {
+      return null; // the dataset's files are not on this machine: the page offers none
+    }
     const test = ds.splits.test;
     const [, c, h, w] = test.shape;
     if (c !== m.info.inputShape[0] || h !== m.info.inputShape[1] || w !== m.info.inputShape[2]) return null;

@@ -1,0 +1,64 @@
+/**
+ * The inference fast path: batch norm folded into the preceding conv (eval mode) and libtorch's
+ * inference mode give the plain path's outputs within 1e-5, for every built-in architecture and
+ * the input denoiser; training mode and restore() bring the unfolded layers back.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { InputDenoiser } from "../../src/defenses/idfr/index.js";
+import { foldBatchNorm } from "../../src/models/fold-batchnorm.js";
+import { createClassifier } from "../../src/models/index.js";
+import { Generator, inferenceMode, manualSeed, memory, nn, noGrad, rand, tidy, type Tensor } from "../../src/torch/index.js";
+import { assertClose } from "../helpers.js";
+import { randomizeBatchNorm } from "./fixture.js";
+
+function compare(name: string, model: nn.Module & { forward(x: Tensor): Tensor }, shape: number[], pairs: number): void {
+  randomizeBatchNorm(model, 7);
+  model.eval();
+  const x = rand(shape, { generator: new Generator(3) });
+  const plain = tidy(() => noGrad(() => model.forward(x).toArray()));
+  const tensorsBefore = memory().numTensors;
+  const fold = foldBatchNorm(model);
+  try {
+    assert.equal(fold.pairs, pairs, `${name}: folded pairs`);
+    const folded = tidy(() => noGrad(() => model.forward(x).toArray()));
+    const fast = tidy(() => inferenceMode(() => model.forward(x).toArray()));
+    assertClose(folded, plain, 1e-5, `${name} folded`);
+    assertClose(fast, plain, 1e-5, `${name} folded + inference mode`);
+    // The folded layers are not the plain ones: the check above could not pass by doing nothing.
+    const bn = model.namedModules().find(([, m]) => m instanceof nn.BatchNorm2d)![1];
+    assert.ok(Object.hasOwn(bn, "forward"), `${name}: batch norm replaced`);
+    model.train();
+    assert.throws(() => foldBatchNorm(model), /already folded/);
+  } finally {
+    fold.restore();
+  }
+  assert.equal(memory().numTensors, tensorsBefore, `${name}: restore() frees the folded weights`);
+  model.eval();
+  assert.ok(!model.namedModules().some(([, m]) => Object.hasOwn(m, "forward")), `${name}: restore() gives the forwards back`);
+  assertClose(tidy(() => noGrad(() => model.forward(x).toArray())), plain, 0, `${name} restored`);
+  x.dispose();
+}
+
+test("folded small CNN, ResNet18, VGG16 and the input denoiser equal the plain path within 1e-5", () => {
+  manualSeed(0);
+  compare("small-cnn", createClassifier("small-cnn", { numClasses: 10, inputShape: [1, 28, 28], width: 0.25 }), [5, 1, 28, 28], 4);
+  compare("resnet18", createClassifier("resnet18", { numClasses: 10, inputShape: [3, 16, 16], width: 0.125 }), [3, 3, 16, 16], 20);
+  compare("vgg16", createClassifier("vgg16", { numClasses: 10, inputShape: [3, 32, 32], width: 0.125 }), [3, 3, 32, 32], 13);
+  compare("denoiser", new InputDenoiser({ channels: 3, width: 0.25, zeroInitResidual: false }), [2, 3, 16, 16], 8);
+});
+
+test("in training mode a folded model runs the plain layers and its batch norm keeps learning statistics", () => {
+  manualSeed(1);
+  const model = createClassifier("small-cnn", { numClasses: 10, inputShape: [1, 28, 28], width: 0.25 });
+  const fold = foldBatchNorm(model.eval());
+  try {
+    const bn = model.namedModules().find(([, m]) => m instanceof nn.BatchNorm2d)![1] as nn.BatchNorm2d;
+    const mean0 = bn.runningMean!.toArray();
+    model.train();
+    tidy(() => noGrad(() => model.forward(rand([4, 1, 28, 28]))));
+    assert.notDeepEqual(bn.runningMean!.toArray(), mean0, "training mode updates the running mean");
+  } finally {
+    fold.restore();
+  }
+});
