@@ -180,6 +180,13 @@ export async function createServer(o: ServeOptions): Promise<Server> {
     done();
   });
 
+  // While closing, every answer ends its keep-alive connection, so close() need not wait for the
+  // clients' idle timeouts.
+  app.addHook("onSend", async (_req, reply, payload) => {
+    if (state.closing) void reply.header("connection", "close");
+    return payload;
+  });
+
   app.get("/metrics", async (_req, reply) => {
     void reply.header("content-type", metrics.registry.contentType);
     return metrics.registry.metrics();
