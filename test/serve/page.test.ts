@@ -42,8 +42,9 @@ test("the page classifies and attacks a sample image in Chromium without console
     await page.waitForSelector("body[data-classified='1']", { timeout: 30_000 });
     assert.match(await page.textContent("#pred-plain") ?? "", /^undefended: \S+ \(\d+\.\d %\)$/);
     assert.match(await page.textContent("#pred-defended") ?? "", /^defended: \S+ \(\d+\.\d %\)$/);
-    const decoded = (sel: string) => page.$eval(sel, (img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth === 28);
-    await page.waitForFunction(() => (document.getElementById("img-removed") as HTMLImageElement).naturalWidth > 0);
+    // Strings, not functions: the test's compiled functions reference helpers the page lacks.
+    const decoded = (sel: string) => page.evaluate(`(() => { const i = document.querySelector(${JSON.stringify(sel)}); return i.complete && i.naturalWidth === 28; })()`);
+    await page.waitForFunction(`document.getElementById("img-removed").naturalWidth > 0`);
     for (const sel of ["#img-input", "#img-purified", "#img-removed"]) assert.ok(await decoded(sel), `${sel} shows a 28x28 image`);
 
     await page.selectOption("#attack", "fgsm");

@@ -1,0 +1,217 @@
+/**
+ * npm run bench:serve [-- DEFENSE_DIR] — how fast `idfr serve` answers.
+ *
+ * 1. Defended forward (ID, encoder, FR, head; no autograd) on one defense's weights at batch 1, 16
+ *    and 128: idfr's plain path (no-grad), idfr's fast path (batch norm folded, inference mode) and
+ *    eager PyTorch (bench/serve_ref.py, Debian's python3-torch) on the same weights, interleaved;
+ *    median of REPS runs. The ratio is PyTorch's time over the fast path's (above 1: idfr faster).
+ * 2. Load: the server as a child process on loopback, driven by autocannon with v2 infer requests
+ *    of one image: requests/s, p50 and p99 latency, errors, at 1, 16 and 64 connections, dynamic
+ *    batching on and off; then 10,000 requests with the server's resident memory sampled.
+ *
+ * DEFENSE_DIR defaults to the demo's ID+FR (runs/demo/cache/idfr-*); without one, a defense of the
+ * demo's shapes (small CNN at width 0.5, ID at width 0.5, FR) with random weights is made in a
+ * temporary folder: speed does not depend on the weights' values. Last line: one JSON object.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import autocannon from "autocannon";
+import { FeatureRestorer, IdfrDefense, InputDenoiser, loadDefense, readDefenseManifest, saveDefense } from "../src/defenses/idfr/index.js";
+import { foldBatchNorm } from "../src/models/fold-batchnorm.js";
+import { createClassifier, saveClassifier } from "../src/models/index.js";
+import { getNumThreads, inferenceMode, manualSeed, noGrad, rand, tensor, tidy, type Tensor } from "../src/torch/index.js";
+import { median, Reference } from "./reference.js";
+
+const REPS = Number(process.env.BENCH_REPS ?? 9);
+const WARMUP = 3;
+const BATCHES = [1, 16, 128];
+const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 8);
+const RSS_REQUESTS = Number(process.env.BENCH_RSS_REQUESTS ?? 10_000);
+const here = dirname(fileURLToPath(import.meta.url));
+
+function findDefense(): { dir: string; made: string | null } {
+  const given = process.argv[2] ?? process.env.BENCH_DEFENSE;
+  if (given) return { dir: resolve(given), made: null };
+  const cache = resolve("runs/demo/cache");
+  const found = existsSync(cache) ? readdirSync(cache).filter((d) => d.startsWith("idfr-") && existsSync(join(cache, d, "fr.safetensors"))) : [];
+  if (found.length) return { dir: join(cache, found[0]), made: null };
+  const root = mkdtempSync(join(tmpdir(), "idfr-bench-serve-"));
+  manualSeed(0);
+  const target = createClassifier("small-cnn", { numClasses: 10, inputShape: [1, 28, 28], width: 0.5, normalization: "fashion-mnist" });
+  saveClassifier(join(root, "model"), target.eval(), { dataset: "fashion-mnist" });
+  const defense = new IdfrDefense(target, new InputDenoiser({ channels: 1, width: 0.5, zeroInitResidual: false }), new FeatureRestorer(target.embeddingDim));
+  saveDefense(join(root, "defense"), defense, { targetDir: join(root, "model") });
+  return { dir: join(root, "defense"), made: root };
+}
+
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+/** Part 1: the defended forward, idfr (plain and fast) against eager PyTorch. */
+async function forwardBench(dir: string) {
+  const defense = loadDefense(dir);
+  const manifest = readDefenseManifest(dir);
+  const modelDir = join(dir, manifest.target.dir ?? "");
+  const target = defense.target;
+  const shape = target.inputShape;
+  const size = shape[0] * shape[1] * shape[2];
+  const forward = (x: Tensor) => {
+    const h = target.embed(defense.denoiser.forward(x));
+    return target.head(defense.restorer ? defense.restorer.forward(h) : h);
+  };
+  const inputs = new Map(BATCHES.map((n) => [n, rand([n, ...shape])]));
+  const plain = (n: number) => tidy(() => noGrad(() => { forward(inputs.get(n)!); }));
+  const fast = (n: number) => tidy(() => inferenceMode(() => { forward(inputs.get(n)!); }));
+  const check = tensor(Float32Array.from({ length: 4 * size }, (_, i) => ((i * 7919) % 1000) / 999), [4, ...shape]);
+  const plainCheck = tidy(() => noGrad(() => forward(check).toArray()));
+  const folds = [target, defense.denoiser, defense.restorer].map((m) => foldBatchNorm(m as Parameters<typeof foldBatchNorm>[0]));
+  const fastCheck = tidy(() => inferenceMode(() => forward(check).toArray()));
+  folds.forEach((f) => f.restore());
+  const maxDiff = (a: number[], b: number[]) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+
+  const checkFile = join(mkdtempSync(join(tmpdir(), "idfr-bench-check-")), "check.json");
+  const threads = getNumThreads();
+  const ref = target.arch === "small-cnn" ? await Reference.start("serve_ref.py", [dir, modelDir, String(threads), checkFile]) : null;
+  if (!ref) console.log("reference: not available (python3 with torch, or an architecture serve_ref.py does not transcribe); idfr runs alone");
+  const refCheck = ref ? (JSON.parse(readFileSync(checkFile, "utf8")) as number[]) : null;
+  rmSync(dirname(checkFile), { recursive: true, force: true });
+
+  const times = new Map(BATCHES.map((n) => [n, { plain: [] as number[], fast: [] as number[], ref: [] as number[] }]));
+  const time = (fn: () => void) => {
+    const t0 = performance.now();
+    fn();
+    return performance.now() - t0;
+  };
+  for (let rep = 0; rep < WARMUP + REPS; rep++) {
+    for (const n of BATCHES) {
+      const t = times.get(n)!;
+      const p = time(() => plain(n));
+      const fold = [target, defense.denoiser, defense.restorer].map((m) => foldBatchNorm(m as Parameters<typeof foldBatchNorm>[0]));
+      const f = time(() => fast(n));
+      fold.forEach((x) => x.restore());
+      const r = ref ? await ref.run(`b${n}`) : NaN;
+      if (rep >= WARMUP) {
+        t.plain.push(p);
+        t.fast.push(f);
+        t.ref.push(r);
+      }
+    }
+  }
+  ref?.stop();
+  console.log(`\ndefended forward (ID+FR, ${target.arch} ${shape.join("x")}, ${dir}), ${threads} libtorch threads, median of ${REPS} after ${WARMUP} warm-up`);
+  console.log(`fast path vs plain path: max |logit difference| ${maxDiff(fastCheck, plainCheck).toExponential(2)}${refCheck ? `; idfr vs PyTorch on the same weights: ${maxDiff(plainCheck, refCheck).toExponential(2)}` : ""}`);
+  console.log("batch   plain_ms    fast_ms  pytorch_ms   pytorch/fast   pytorch/plain");
+  const rows: Record<string, unknown>[] = [];
+  for (const n of BATCHES) {
+    const t = times.get(n)!;
+    const [p, f, r] = [median(t.plain), median(t.fast), ref ? median(t.ref) : NaN];
+    rows.push({ batch: n, plain_ms: round(p, 3), fast_ms: round(f, 3), pytorch_ms: ref ? round(r, 3) : null, speedup_vs_pytorch: ref ? round(r / f, 3) : null, plain_vs_pytorch: ref ? round(r / p, 3) : null });
+    console.log(`${String(n).padStart(5)} ${p.toFixed(3).padStart(10)} ${f.toFixed(3).padStart(10)} ${(ref ? r.toFixed(3) : "-").padStart(11)} ${(ref ? `${(r / f).toFixed(2)}x` : "-").padStart(14)} ${(ref ? `${(r / p).toFixed(2)}x` : "-").padStart(15)}`);
+  }
+  for (const x of inputs.values()) x.dispose();
+  check.dispose();
+  return { threads, rows, fast_vs_plain_max_diff: maxDiff(fastCheck, plainCheck), idfr_vs_pytorch_max_diff: refCheck ? maxDiff(plainCheck, refCheck) : null };
+}
+
+interface Child {
+  proc: ChildProcess;
+  url: string;
+}
+
+async function startServer(dir: string, args: string[]): Promise<Child> {
+  const main = join(here, "..", "src", "cli", "main.ts");
+  const proc = spawn(process.execPath, ["--import", "tsx", main, "serve", dir, "--name", "m", "--port", "0", "--log-level", "info", "--samples-per-class", "0", ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const lines = createInterface({ input: proc.stdout! });
+    lines.on("line", (line) => {
+      const entry = JSON.parse(line) as { msg?: string; url?: string };
+      if (entry.msg === "serving") resolveUrl(entry.url!);
+    });
+    proc.on("exit", (code) => reject(new Error(`the server exited with ${code}`)));
+  });
+  // Request lines are logged at "info"; the load is measured with them off, as a busy deployment runs.
+  return { proc, url };
+}
+
+async function stopServer(c: Child): Promise<number | null> {
+  const exit = new Promise<number | null>((r) => c.proc.on("exit", (code) => r(code)));
+  c.proc.kill("SIGTERM");
+  return exit;
+}
+
+function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
+}
+
+/** Part 2: the server under load. */
+async function loadBench(dir: string) {
+  const shape = loadDefense(dir).target.inputShape;
+  const size = shape[0] * shape[1] * shape[2];
+  const body = JSON.stringify({ inputs: [{ name: "input", datatype: "FP32", shape: [1, ...shape], data: Array.from({ length: size }, (_, i) => ((i * 7919) % 1000) / 999) }] });
+  const run = (url: string, connections: number, o: { duration?: number; amount?: number }) => autocannon({
+    url: `${url}/v2/models/m/infer`, method: "POST", headers: { "content-type": "application/json" }, body, connections, ...o,
+  });
+  const rows: Record<string, unknown>[] = [];
+  console.log(`\nload: v2 infer, 1 image per request, ${LOAD_SECONDS} s per row; autocannon in this process, the server in a child`);
+  console.log("batching  conn     req/s   p50_ms   p99_ms  errors  non2xx  mean_batch");
+  for (const batching of [true, false]) {
+    const server = await startServer(dir, ["--log-level", "warn", ...(batching ? [] : ["--no-batching"])]);
+    try {
+      await run(server.url, 4, { amount: 200 }); // warm-up
+      for (const connections of [1, 16, 64]) {
+        const before = await batchCounts(server.url);
+        const r = await run(server.url, connections, { duration: LOAD_SECONDS });
+        const afterB = await batchCounts(server.url);
+        const meanBatch = (afterB.images - before.images) / Math.max(1, afterB.batches - before.batches);
+        const row = { batching, connections, rps: round(r.requests.average, 1), p50_ms: r.latency.p50, p99_ms: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx, mean_batch: round(meanBatch, 2) };
+        rows.push(row);
+        console.log(`${String(batching).padEnd(8)} ${String(connections).padStart(5)} ${row.rps.toFixed(1).padStart(9)} ${String(row.p50_ms).padStart(8)} ${String(row.p99_ms).padStart(8)} ${String(row.errors).padStart(7)} ${String(row.non2xx).padStart(7)} ${row.mean_batch.toFixed(2).padStart(11)}`);
+      }
+    } finally {
+      await stopServer(server);
+    }
+  }
+  // Resident memory over RSS_REQUESTS requests, sampled every 250 ms.
+  const server = await startServer(dir, ["--log-level", "warn"]);
+  let memory: Record<string, unknown>;
+  try {
+    await run(server.url, 4, { amount: 200 });
+    const samples: { t: number; rss: number }[] = [];
+    const t0 = performance.now();
+    const timer = setInterval(() => samples.push({ t: (performance.now() - t0) / 1000, rss: rssMiB(server.proc.pid!) }), 250);
+    const start = rssMiB(server.proc.pid!);
+    const r = await run(server.url, 16, { amount: RSS_REQUESTS });
+    clearInterval(timer);
+    const end = rssMiB(server.proc.pid!);
+    const tenth = samples[Math.floor(samples.length / 10)]?.rss ?? start;
+    const peak = Math.max(start, end, ...samples.map((s) => s.rss));
+    memory = { requests: r.requests.total, errors: r.errors + r.timeouts, non2xx: r.non2xx, seconds: round(r.duration, 1), rss_start_mib: round(start, 1), rss_after_10pct_mib: round(tenth, 1), rss_end_mib: round(end, 1), rss_peak_mib: round(peak, 1) };
+    console.log(`\nresident memory over ${r.requests.total} requests (16 connections, ${r.duration.toFixed(1)} s, ${r.errors + r.timeouts} errors, ${r.non2xx} non-2xx): ` +
+      `${start.toFixed(1)} MiB before, ${tenth.toFixed(1)} MiB after 10 %, ${end.toFixed(1)} MiB at the end, peak ${peak.toFixed(1)} MiB`);
+  } finally {
+    const code = await stopServer(server);
+    console.log(`server exit code after SIGTERM: ${code}`);
+  }
+  return { rows, memory };
+}
+
+async function batchCounts(url: string): Promise<{ images: number; batches: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const images = Number(/idfr_batch_size_images_sum\{model="m"\} ([\d.e+]+)/.exec(text)?.[1] ?? 0);
+  const batches = Number(/idfr_batch_size_images_count\{model="m"\} (\d+)/.exec(text)?.[1] ?? 0);
+  return { images, batches };
+}
+
+const { dir, made } = findDefense();
+try {
+  if (made) console.log(`no demo defense found (runs/demo/cache/idfr-*): made one of the demo's shapes with random weights in ${made}`);
+  const forward = await forwardBench(dir);
+  const load = process.env.BENCH_SKIP_LOAD ? null : await loadBench(dir);
+  console.log(JSON.stringify({ defense: dir, random_weights: made !== null, forward, load }));
+} finally {
+  if (made) rmSync(made, { recursive: true, force: true });
+}
