@@ -2,9 +2,10 @@
  * npm run bench:serve [-- DEFENSE_DIR] — how fast `idfr serve` answers.
  *
  * 1. Defended forward (ID, encoder, FR, head; no autograd) on one defense's weights at batch 1, 16
- *    and 128: idfr's plain path (no-grad), idfr's fast path (batch norm folded, inference mode) and
- *    eager PyTorch (bench/serve_ref.py, Debian's python3-torch) on the same weights, interleaved;
- *    median of REPS runs. The ratio is PyTorch's time over the fast path's (above 1: idfr faster).
+ *    and 128: idfr's plain path (no-grad), batch norm folded (inference mode), the whole fast path
+ *    (src/models/fold-batchnorm.ts) and eager PyTorch (bench/serve_ref.py, Debian's python3-torch)
+ *    on the same weights, interleaved; median of REPS runs, in CPU time (each process's own, so a
+ *    busy machine does not count) and wall-clock time. Ratios: PyTorch's time over idfr's.
  * 2. Load: the server as a child process on loopback, driven by autocannon with v2 infer requests
  *    of one image: requests/s, p50 and p99 latency, errors, at 1, 16 and 64 connections, dynamic
  *    batching on and off; then 10,000 requests with the server's resident memory sampled.
@@ -23,8 +24,8 @@ import autocannon from "autocannon";
 import { FeatureRestorer, IdfrDefense, InputDenoiser, loadDefense, readDefenseManifest, saveDefense } from "../src/defenses/idfr/index.js";
 import { foldBatchNorm } from "../src/models/fold-batchnorm.js";
 import { createClassifier, saveClassifier } from "../src/models/index.js";
-import { getNumThreads, inferenceMode, manualSeed, noGrad, rand, tensor, tidy, type Tensor } from "../src/torch/index.js";
-import { median, Reference } from "./reference.js";
+import { getNumThreads, inferenceMode, manualSeed, noGrad, rand, setNumThreads, tensor, tidy, type Tensor } from "../src/torch/index.js";
+import { median, PYTHON } from "./reference.js";
 
 const REPS = Number(process.env.BENCH_REPS ?? 9);
 const WARMUP = 3;
@@ -48,6 +49,41 @@ function findDefense(): { dir: string; made: string | null } {
   return { dir: join(root, "defense"), made: root };
 }
 
+interface Clock {
+  wall: number;
+  cpu: number;
+}
+
+/** bench/serve_ref.py, started once and asked for one timed forward per line. */
+class PyReference {
+  private constructor(private readonly proc: ChildProcess, private readonly lines: AsyncIterator<string>) {}
+
+  static async start(args: string[]): Promise<PyReference | null> {
+    if (!existsSync(PYTHON)) return null;
+    const proc = spawn(PYTHON, [join(here, "serve_ref.py"), ...args], { stdio: ["pipe", "pipe", "inherit"] });
+    const lines = createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
+    const first = await lines.next();
+    if (first.done || !String(first.value).startsWith("ready")) {
+      proc.kill();
+      return null;
+    }
+    console.log(`reference: PyTorch ${String(first.value).split(" ")[1]} via ${PYTHON}`);
+    return new PyReference(proc, lines);
+  }
+
+  async run(name: string): Promise<Clock> {
+    this.proc.stdin!.write(`${name}\n`);
+    const line = await this.lines.next();
+    if (line.done) throw new Error("the reference process ended early");
+    const [wall, cpu] = String(line.value).split(" ").map(Number);
+    return { wall, cpu };
+  }
+
+  stop(): void {
+    this.proc.stdin!.end();
+  }
+}
+
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
 /** Part 1: the defended forward, idfr (plain and fast) against eager PyTorch. */
@@ -67,53 +103,71 @@ async function forwardBench(dir: string) {
   const fast = (n: number) => tidy(() => inferenceMode(() => { forward(inputs.get(n)!); }));
   const check = tensor(Float32Array.from({ length: 4 * size }, (_, i) => ((i * 7919) % 1000) / 999), [4, ...shape]);
   const plainCheck = tidy(() => noGrad(() => forward(check).toArray()));
-  const folds = [target, defense.denoiser, defense.restorer].map((m) => foldBatchNorm(m as Parameters<typeof foldBatchNorm>[0]));
-  const fastCheck = tidy(() => inferenceMode(() => forward(check).toArray()));
-  folds.forEach((f) => f.restore());
+  const modules = [target, defense.denoiser, defense.restorer] as Parameters<typeof foldBatchNorm>[0][];
+  const folded = <T>(oneDnn: boolean, fn: () => T): T => {
+    const folds = modules.map((m) => foldBatchNorm(m, { oneDnn }));
+    try {
+      return fn();
+    } finally {
+      folds.forEach((f) => f.restore());
+    }
+  };
+  const fastCheck = folded(false, () => tidy(() => inferenceMode(() => forward(check).toArray())));
+  const clCheck = folded(true, () => tidy(() => inferenceMode(() => forward(check).toArray())));
   const maxDiff = (a: number[], b: number[]) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 
   const checkFile = join(mkdtempSync(join(tmpdir(), "idfr-bench-check-")), "check.json");
   const threads = getNumThreads();
-  const ref = target.arch === "small-cnn" ? await Reference.start("serve_ref.py", [dir, modelDir, String(threads), checkFile]) : null;
+  const ref = target.arch === "small-cnn" ? await PyReference.start([dir, modelDir, String(threads), checkFile]) : null;
   if (!ref) console.log("reference: not available (python3 with torch, or an architecture serve_ref.py does not transcribe); idfr runs alone");
   const refCheck = ref ? (JSON.parse(readFileSync(checkFile, "utf8")) as number[]) : null;
   rmSync(dirname(checkFile), { recursive: true, force: true });
 
-  const times = new Map(BATCHES.map((n) => [n, { plain: [] as number[], fast: [] as number[], ref: [] as number[] }]));
-  const time = (fn: () => void) => {
+  const times = new Map(BATCHES.map((n) => [n, { plain: [] as Clock[], fast: [] as Clock[], cl: [] as Clock[], ref: [] as Clock[] }]));
+  const time = (fn: () => void): Clock => {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     fn();
-    return performance.now() - t0;
+    const c = process.cpuUsage(c0);
+    return { wall: performance.now() - t0, cpu: (c.user + c.system) / 1000 };
   };
   for (let rep = 0; rep < WARMUP + REPS; rep++) {
     for (const n of BATCHES) {
       const t = times.get(n)!;
       const p = time(() => plain(n));
-      const fold = [target, defense.denoiser, defense.restorer].map((m) => foldBatchNorm(m as Parameters<typeof foldBatchNorm>[0]));
-      const f = time(() => fast(n));
-      fold.forEach((x) => x.restore());
-      const r = ref ? await ref.run(`b${n}`) : NaN;
+      const f = folded(false, () => time(() => fast(n)));
+      const c = folded(true, () => time(() => fast(n)));
+      const r = ref ? await ref.run(`b${n}`) : { wall: NaN, cpu: NaN };
       if (rep >= WARMUP) {
         t.plain.push(p);
         t.fast.push(f);
+        t.cl.push(c);
         t.ref.push(r);
       }
     }
   }
   ref?.stop();
   console.log(`\ndefended forward (ID+FR, ${target.arch} ${shape.join("x")}, ${dir}), ${threads} libtorch threads, median of ${REPS} after ${WARMUP} warm-up`);
-  console.log(`fast path vs plain path: max |logit difference| ${maxDiff(fastCheck, plainCheck).toExponential(2)}${refCheck ? `; idfr vs PyTorch on the same weights: ${maxDiff(plainCheck, refCheck).toExponential(2)}` : ""}`);
-  console.log("batch   plain_ms    fast_ms  pytorch_ms   pytorch/fast   pytorch/plain");
+  console.log(`max |logit difference| against the plain path: folded ${maxDiff(fastCheck, plainCheck).toExponential(2)}, fast path ${maxDiff(clCheck, plainCheck).toExponential(2)}` +
+    `${refCheck ? `; idfr plain vs PyTorch on the same weights: ${maxDiff(plainCheck, refCheck).toExponential(2)}` : ""}`);
+  console.log("plain: no-grad; folded: BN folded + inference mode; fast: the whole fast path (folded, convs and linear layers on oneDNN, inference mode). Ratios: PyTorch's time over idfr's (above 1: idfr faster)");
   const rows: Record<string, unknown>[] = [];
-  for (const n of BATCHES) {
-    const t = times.get(n)!;
-    const [p, f, r] = [median(t.plain), median(t.fast), ref ? median(t.ref) : NaN];
-    rows.push({ batch: n, plain_ms: round(p, 3), fast_ms: round(f, 3), pytorch_ms: ref ? round(r, 3) : null, speedup_vs_pytorch: ref ? round(r / f, 3) : null, plain_vs_pytorch: ref ? round(r / p, 3) : null });
-    console.log(`${String(n).padStart(5)} ${p.toFixed(3).padStart(10)} ${f.toFixed(3).padStart(10)} ${(ref ? r.toFixed(3) : "-").padStart(11)} ${(ref ? `${(r / f).toFixed(2)}x` : "-").padStart(14)} ${(ref ? `${(r / p).toFixed(2)}x` : "-").padStart(15)}`);
+  for (const clock of ["cpu", "wall"] as const) {
+    console.log(`${clock === "cpu" ? "CPU time of each process (what it computed, whatever else the machine ran)" : "wall-clock time"}, ms:`);
+    console.log("batch      plain     folded       fast    pytorch  pytorch/plain pytorch/folded  pytorch/fast");
+    for (const n of BATCHES) {
+      const t = times.get(n)!;
+      const m = (xs: Clock[]) => median(xs.map((x) => x[clock]));
+      const [p, f, c, r] = [m(t.plain), m(t.fast), m(t.cl), m(t.ref)];
+      const ratio = (x: number) => (ref ? round(r / x, 3) : null);
+      rows.push({ clock, batch: n, plain_ms: round(p, 3), folded_ms: round(f, 3), fast_ms: round(c, 3), pytorch_ms: ref ? round(r, 3) : null, pytorch_over_plain: ratio(p), pytorch_over_folded: ratio(f), pytorch_over_fast: ratio(c) });
+      const x = (v: number) => (ref ? `${(r / v).toFixed(2)}x` : "-");
+      console.log(`${String(n).padStart(5)} ${p.toFixed(2).padStart(10)} ${f.toFixed(2).padStart(10)} ${c.toFixed(2).padStart(10)} ${(ref ? r.toFixed(2) : "-").padStart(10)} ${x(p).padStart(14)} ${x(f).padStart(14)} ${x(c).padStart(13)}`);
+    }
   }
   for (const x of inputs.values()) x.dispose();
   check.dispose();
-  return { threads, rows, fast_vs_plain_max_diff: maxDiff(fastCheck, plainCheck), idfr_vs_pytorch_max_diff: refCheck ? maxDiff(plainCheck, refCheck) : null };
+  return { threads, rows, folded_vs_plain_max_diff: maxDiff(fastCheck, plainCheck), fast_vs_plain_max_diff: maxDiff(clCheck, plainCheck), idfr_vs_pytorch_max_diff: refCheck ? maxDiff(plainCheck, refCheck) : null };
 }
 
 interface Child {
@@ -123,7 +177,7 @@ interface Child {
 
 async function startServer(dir: string, args: string[]): Promise<Child> {
   const main = join(here, "..", "src", "cli", "main.ts");
-  const proc = spawn(process.execPath, ["--import", "tsx", main, "serve", dir, "--name", "m", "--port", "0", "--log-level", "info", "--samples-per-class", "0", ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  const proc = spawn(process.execPath, ["--import", "tsx", main, "serve", dir, "--name", "m", "--port", "0", "--log-level", "info", "--samples-per-class", "0", "--threads", String(getNumThreads()), ...args], { stdio: ["ignore", "pipe", "inherit"] });
   const url = await new Promise<string>((resolveUrl, reject) => {
     const lines = createInterface({ input: proc.stdout! });
     lines.on("line", (line) => {
@@ -206,6 +260,8 @@ async function batchCounts(url: string): Promise<{ images: number; batches: numb
   return { images, batches };
 }
 
+// BENCH_THREADS: libtorch threads for idfr, PyTorch and the server alike (default: libtorch's).
+if (process.env.BENCH_THREADS) setNumThreads(Number(process.env.BENCH_THREADS));
 const { dir, made } = findDefense();
 try {
   if (made) console.log(`no demo defense found (runs/demo/cache/idfr-*): made one of the demo's shapes with random weights in ${made}`);

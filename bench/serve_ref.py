@@ -3,7 +3,8 @@ encoder, the FR, the head) in eager PyTorch, on the weights of a served defense 
 
 Usage: serve_ref.py DEFENSE_DIR MODEL_DIR THREADS CHECK_JSON. Writes the logits of a fixed batch to
 CHECK_JSON (so the TypeScript side can confirm both run the same weights), then serves workloads
-"b1", "b16", "b128" (see reference_loop.py): a no-grad eval forward at that batch size.
+"b1", "b16", "b128": a no-grad eval forward at that batch size, answered with
+"<wall ms> <cpu ms>" (the CPU time of this process: on a busy machine, the time it computed).
 """
 import json
 import struct
@@ -12,7 +13,7 @@ import sys
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from reference_loop import serve
+import time
 
 DTYPES = {"F32": torch.float32, "F64": torch.float64, "I64": torch.int64, "I32": torch.int32, "U8": torch.uint8}
 
@@ -122,4 +123,9 @@ size = shape[0] * shape[1] * shape[2]
 check = torch.tensor([((i * 7919) % 1000) / 999 for i in range(4 * size)], dtype=torch.float32).reshape(4, *shape)
 json.dump(defended(check).flatten().tolist(), open(check_path, "w"))
 inputs = {n: torch.rand(n, *shape, generator=torch.Generator().manual_seed(0)) for n in (1, 16, 128)}
-serve({f"b{n}": (lambda n=n: defended(inputs[n])) for n in (1, 16, 128)})
+print("ready", torch.__version__, torch.get_num_threads(), flush=True)
+for line in sys.stdin:
+    n = int(line.strip().removeprefix("b"))
+    wall, cpu = time.perf_counter(), time.process_time()
+    defended(inputs[n])
+    print(f"{(time.perf_counter() - wall) * 1000:.3f} {(time.process_time() - cpu) * 1000:.3f}", flush=True)

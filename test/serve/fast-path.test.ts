@@ -1,7 +1,8 @@
 /**
- * The inference fast path: batch norm folded into the preceding conv (eval mode) and libtorch's
- * inference mode give the plain path's outputs within 1e-5, for every built-in architecture and
- * the input denoiser; training mode and restore() bring the unfolded layers back.
+ * The inference fast path: batch norm folded into the preceding conv (eval mode), convs and linear
+ * layers on oneDNN, libtorch's inference mode: the plain path's outputs within 1e-5, for every
+ * built-in architecture and the input denoiser; gradients still flow (attacks); training mode and
+ * restore() bring the plain layers back.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -12,24 +13,37 @@ import { Generator, inferenceMode, manualSeed, memory, nn, noGrad, rand, tidy, t
 import { assertClose } from "../helpers.js";
 import { randomizeBatchNorm } from "./fixture.js";
 
-function compare(name: string, model: nn.Module & { forward(x: Tensor): Tensor }, shape: number[], pairs: number): void {
+function compare(name: string, model: nn.Module & { forward(x: Tensor): Tensor }, shape: number[], pairs: number, layers: number): void {
   randomizeBatchNorm(model, 7);
   model.eval();
   const x = rand(shape, { generator: new Generator(3) });
   const plain = tidy(() => noGrad(() => model.forward(x).toArray()));
   const tensorsBefore = memory().numTensors;
+  const foldOnly = foldBatchNorm(model, { oneDnn: false });
+  assert.equal(foldOnly.pairs, pairs, `${name}: folded pairs`);
+  assert.equal(foldOnly.oneDnnLayers, 0);
+  assertClose(tidy(() => noGrad(() => model.forward(x).toArray())), plain, 1e-5, `${name} folded`);
+  foldOnly.restore();
   const fold = foldBatchNorm(model);
   try {
     assert.equal(fold.pairs, pairs, `${name}: folded pairs`);
-    const folded = tidy(() => noGrad(() => model.forward(x).toArray()));
-    const fast = tidy(() => inferenceMode(() => model.forward(x).toArray()));
-    assertClose(folded, plain, 1e-5, `${name} folded`);
-    assertClose(fast, plain, 1e-5, `${name} folded + inference mode`);
+    assert.equal(fold.oneDnnLayers, layers, `${name}: convs and linear layers on oneDNN`);
+    assertClose(tidy(() => noGrad(() => model.forward(x).toArray())), plain, 1e-5, `${name} fast path, no-grad`);
+    assertClose(tidy(() => inferenceMode(() => model.forward(x).toArray())), plain, 1e-5, `${name} fast path, inference mode`);
+    // With autograd on (attacks), the folded weights run through the differentiable conv.
+    const g = tidy(() => {
+      const input = x.detach().requiresGrad_(true);
+      const out = model.forward(input).sum();
+      out.backward();
+      return input.grad!.abs().sum().item();
+    });
+    model.zeroGrad();
+    assert.ok(g > 0, `${name}: gradients flow through the fast path`);
     // The folded layers are not the plain ones: the check above could not pass by doing nothing.
     const bn = model.namedModules().find(([, m]) => m instanceof nn.BatchNorm2d)![1];
     assert.ok(Object.hasOwn(bn, "forward"), `${name}: batch norm replaced`);
     model.train();
-    assert.throws(() => foldBatchNorm(model), /already folded/);
+    assert.throws(() => foldBatchNorm(model), /already on the fast path/);
   } finally {
     fold.restore();
   }
@@ -40,12 +54,14 @@ function compare(name: string, model: nn.Module & { forward(x: Tensor): Tensor }
   x.dispose();
 }
 
-test("folded small CNN, ResNet18, VGG16 and the input denoiser equal the plain path within 1e-5", () => {
+test("small CNN, ResNet18, VGG16 and the input denoiser on the fast path equal the plain path within 1e-5", () => {
   manualSeed(0);
-  compare("small-cnn", createClassifier("small-cnn", { numClasses: 10, inputShape: [1, 28, 28], width: 0.25 }), [5, 1, 28, 28], 4);
-  compare("resnet18", createClassifier("resnet18", { numClasses: 10, inputShape: [3, 16, 16], width: 0.125 }), [3, 3, 16, 16], 20);
-  compare("vgg16", createClassifier("vgg16", { numClasses: 10, inputShape: [3, 32, 32], width: 0.125 }), [3, 3, 32, 32], 13);
-  compare("denoiser", new InputDenoiser({ channels: 3, width: 0.25, zeroInitResidual: false }), [2, 3, 16, 16], 8);
+  // Layers on oneDNN: every conv and linear layer (the heads included).
+  compare("small-cnn", createClassifier("small-cnn", { numClasses: 10, inputShape: [1, 28, 28], width: 0.25 }), [5, 1, 28, 28], 4, 6);
+  compare("resnet18", createClassifier("resnet18", { numClasses: 10, inputShape: [3, 16, 16], width: 0.125 }), [3, 3, 16, 16], 20, 21);
+  compare("vgg16", createClassifier("vgg16", { numClasses: 10, inputShape: [3, 32, 32], width: 0.125 }), [3, 3, 32, 32], 13, 14);
+  compare("denoiser", new InputDenoiser({ channels: 3, width: 0.25, zeroInitResidual: false }), [2, 3, 16, 16], 8, 9);
+  compare("batch of one", createClassifier("small-cnn", { numClasses: 10, inputShape: [1, 28, 28], width: 0.25 }), [1, 1, 28, 28], 4, 6);
 });
 
 test("in training mode a folded model runs the plain layers and its batch norm keeps learning statistics", () => {
