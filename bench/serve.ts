@@ -3,7 +3,7 @@
  *
  * 1. Defended forward (ID, encoder, FR, head; no autograd) on one defense's weights at batch 1, 16
  *    and 128: idfr's plain path (no-grad), batch norm folded (inference mode), the whole fast path
- *    (src/models/fold-batchnorm.ts) and eager PyTorch (bench/serve_ref.py, Debian's python3-torch)
+ *    (src/models/fast-path.ts) and eager PyTorch (bench/serve_ref.py, Debian's python3-torch)
  *    on the same weights, interleaved; median of REPS runs, in CPU time (each process's own, so a
  *    busy machine does not count) and wall-clock time. Ratios: PyTorch's time over idfr's.
  * 2. Load: the server as a child process on loopback, driven by autocannon with v2 infer requests
@@ -22,7 +22,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import { FeatureRestorer, IdfrDefense, InputDenoiser, loadDefense, readDefenseManifest, saveDefense } from "../src/defenses/idfr/index.js";
-import { foldBatchNorm } from "../src/models/fold-batchnorm.js";
+import { enableFastPath } from "../src/models/fast-path.js";
 import { createClassifier, saveClassifier } from "../src/models/index.js";
 import { getNumThreads, inferenceMode, manualSeed, noGrad, rand, setNumThreads, tensor, tidy, type Tensor } from "../src/torch/index.js";
 import { median, PYTHON } from "./reference.js";
@@ -103,9 +103,9 @@ async function forwardBench(dir: string) {
   const fast = (n: number) => tidy(() => inferenceMode(() => { forward(inputs.get(n)!); }));
   const check = tensor(Float32Array.from({ length: 4 * size }, (_, i) => ((i * 7919) % 1000) / 999), [4, ...shape]);
   const plainCheck = tidy(() => noGrad(() => forward(check).toArray()));
-  const modules = [target, defense.denoiser, defense.restorer] as Parameters<typeof foldBatchNorm>[0][];
+  const modules = [target, defense.denoiser, defense.restorer] as Parameters<typeof enableFastPath>[0][];
   const folded = <T>(oneDnn: boolean, fn: () => T): T => {
-    const folds = modules.map((m) => foldBatchNorm(m, { oneDnn }));
+    const folds = modules.map((m) => enableFastPath(m, { oneDnn }));
     try {
       return fn();
     } finally {

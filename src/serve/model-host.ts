@@ -10,7 +10,7 @@ import { PGD } from "../attacks/pgd.js";
 import { DATASET_NAMES, loadDataset, type DatasetName } from "../data/datasets.js";
 import { loadDefense, type IdfrDefense } from "../defenses/idfr/index.js";
 import type { Classifier } from "../models/classifier.js";
-import { foldBatchNorm, type FoldedBatchNorm } from "../models/fold-batchnorm.js";
+import { enableFastPath, type FastPath } from "../models/fast-path.js";
 import { loadClassifier, type ModelInfo } from "../models/io.js";
 import { F, inferenceMode, nn, noGrad, setNumThreads, tensor, tidy, type Tensor } from "../torch/index.js";
 import type { AttackOutcome, AttackRequest, AttackResultMessage, HostOptions, InferRequest, InferResult, ModelSpec, Prediction, SampleSet, ServedModelInfo } from "./protocol.js";
@@ -19,7 +19,7 @@ interface Served {
   info: ServedModelInfo;
   target: Classifier;
   defense: IdfrDefense | null;
-  folds: FoldedBatchNorm[];
+  folds: FastPath[];
 }
 
 function moveModule(m: unknown, device: string, what: string): void {
@@ -30,8 +30,8 @@ function moveModule(m: unknown, device: string, what: string): void {
 }
 
 /** Folds what the fast path can fold: built-in modules, not TorchScript. */
-function foldAll(modules: unknown[]): FoldedBatchNorm[] {
-  return modules.filter((m): m is nn.Module => m instanceof nn.Module).map((m) => foldBatchNorm(m));
+function foldAll(modules: unknown[]): FastPath[] {
+  return modules.filter((m): m is nn.Module => m instanceof nn.Module).map((m) => enableFastPath(m));
 }
 
 function loadOne(spec: ModelSpec, o: HostOptions): Served {
@@ -56,7 +56,7 @@ function loadOne(spec: ModelSpec, o: HostOptions): Served {
   const info: ServedModelInfo = {
     name: spec.name, dir: spec.dir, kind: defense ? "defense" : "model", defense: defense?.name ?? null, arch: target.arch,
     inputShape: [...target.inputShape] as [number, number, number], numClasses: target.numClasses, classes,
-    dataset: target.info?.dataset ?? null, foldedPairs: folds.reduce((n, f) => n + f.pairs, 0),
+    dataset: target.info?.dataset ?? null, foldedPairs: folds.reduce((n, f) => n + f.pairs, 0), oneDnnLayers: folds.reduce((n, f) => n + f.oneDnnLayers, 0),
   };
   return { info, target, defense, folds };
 }

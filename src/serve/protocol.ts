@@ -36,6 +36,8 @@ export interface ServedModelInfo {
   dataset: string | null;
   /** Conv + batch-norm pairs folded by the fast path (0 when it is off). */
   foldedPairs: number;
+  /** Convs and linear layers the fast path runs on oneDNN directly (0 off the CPU or without it). */
+  oneDnnLayers: number;
 }
 
 /** Test images for the page, uint8 NCHW. */

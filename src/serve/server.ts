@@ -117,7 +117,7 @@ export async function createServer(o: ServeOptions): Promise<Server> {
     throw err;
   }
   const models = new Map(infos.map((m) => [m.name, m]));
-  for (const m of infos) logger.info({ model: m.name, kind: m.kind, defense: m.defense, arch: m.arch, inputShape: m.inputShape, foldedPairs: m.foldedPairs, dir: m.dir }, "model loaded");
+  for (const m of infos) logger.info({ model: m.name, kind: m.kind, defense: m.defense, arch: m.arch, inputShape: m.inputShape, foldedPairs: m.foldedPairs, oneDnnLayers: m.oneDnnLayers, dir: m.dir }, "model loaded");
 
   const batcher = new Batcher<BatchInput, InferResult>(opts, async (model, inputs, rows) => {
     const m = models.get(model)!;

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { InputDenoiser } from "../../src/defenses/idfr/index.js";
-import { foldBatchNorm } from "../../src/models/fold-batchnorm.js";
+import { enableFastPath } from "../../src/models/fast-path.js";
 import { createClassifier } from "../../src/models/index.js";
 import { Generator, inferenceMode, manualSeed, memory, nn, noGrad, rand, tidy, type Tensor } from "../../src/torch/index.js";
 import { assertClose } from "../helpers.js";
@@ -19,12 +19,12 @@ function compare(name: string, model: nn.Module & { forward(x: Tensor): Tensor }
   const x = rand(shape, { generator: new Generator(3) });
   const plain = tidy(() => noGrad(() => model.forward(x).toArray()));
   const tensorsBefore = memory().numTensors;
-  const foldOnly = foldBatchNorm(model, { oneDnn: false });
+  const foldOnly = enableFastPath(model, { oneDnn: false });
   assert.equal(foldOnly.pairs, pairs, `${name}: folded pairs`);
   assert.equal(foldOnly.oneDnnLayers, 0);
   assertClose(tidy(() => noGrad(() => model.forward(x).toArray())), plain, 1e-5, `${name} folded`);
   foldOnly.restore();
-  const fold = foldBatchNorm(model);
+  const fold = enableFastPath(model);
   try {
     assert.equal(fold.pairs, pairs, `${name}: folded pairs`);
     assert.equal(fold.oneDnnLayers, layers, `${name}: convs and linear layers on oneDNN`);
@@ -43,7 +43,7 @@ function compare(name: string, model: nn.Module & { forward(x: Tensor): Tensor }
     const bn = model.namedModules().find(([, m]) => m instanceof nn.BatchNorm2d)![1];
     assert.ok(Object.hasOwn(bn, "forward"), `${name}: batch norm replaced`);
     model.train();
-    assert.throws(() => foldBatchNorm(model), /already on the fast path/);
+    assert.throws(() => enableFastPath(model), /already on the fast path/);
   } finally {
     fold.restore();
   }
@@ -67,7 +67,7 @@ test("small CNN, ResNet18, VGG16 and the input denoiser on the fast path equal t
 test("in training mode a folded model runs the plain layers and its batch norm keeps learning statistics", () => {
   manualSeed(1);
   const model = createClassifier("small-cnn", { numClasses: 10, inputShape: [1, 28, 28], width: 0.25 });
-  const fold = foldBatchNorm(model.eval());
+  const fold = enableFastPath(model.eval());
   try {
     const bn = model.namedModules().find(([, m]) => m instanceof nn.BatchNorm2d)![1] as nn.BatchNorm2d;
     const mean0 = bn.runningMean!.toArray();

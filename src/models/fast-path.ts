@@ -1,5 +1,6 @@
 /**
- * The inference fast path for serving and evaluation, applied to a built-in model in place:
+ * The inference fast path for serving and evaluation, applied to a built-in model in place
+ * (`enableFastPath(model)`, then run it under `inferenceMode`):
  *
  * - **Batch norm folded** into the conv before it: in eval mode a BatchNorm2d after a conv is an
  *   affine map per channel, y = (conv(x) − μ)·γ/√(σ² + ε) + β, merged once into the conv's weights
@@ -28,7 +29,7 @@ export function toChannelsLast(t: Tensor): Tensor {
   return op("aten::contiguous", [t, CHANNELS_LAST]);
 }
 
-/** Options of {@link foldBatchNorm}. */
+/** Options of {@link enableFastPath}. */
 export interface FastPathOptions {
   /**
    * Call oneDNN's convolution directly for convs and linear layers on CPU float32 inputs (default
@@ -37,8 +38,8 @@ export interface FastPathOptions {
   oneDnn?: boolean;
 }
 
-/** What {@link foldBatchNorm} did; `restore()` puts every module back as it was. */
-export interface FoldedBatchNorm {
+/** What {@link enableFastPath} did; `restore()` puts every module back as it was. */
+export interface FastPath {
   /** Conv + batch-norm pairs merged. */
   readonly pairs: number;
   /** Convs and linear layers that run through oneDNN directly (on CPU inputs). */
@@ -49,7 +50,7 @@ export interface FoldedBatchNorm {
 
 /** The merged weight and bias of a conv followed by a batch norm in eval mode. */
 export function foldedConvParameters(conv: nn.Conv2d, bn: nn.BatchNorm2d): { weight: Tensor; bias: Tensor } {
-  if (!bn.runningMean || !bn.runningVar) throw new RangeError(`foldBatchNorm: BatchNorm2d(${bn.numFeatures}) keeps no running statistics; nothing to fold`);
+  if (!bn.runningMean || !bn.runningVar) throw new RangeError(`enableFastPath: BatchNorm2d(${bn.numFeatures}) keeps no running statistics; nothing to fold`);
   const mean = bn.runningMean;
   const variance = bn.runningVar;
   return tidy(() => noGrad(() => {
@@ -77,13 +78,13 @@ const oneDnnInput = (x: Tensor): boolean => x.device === "cpu" && x.dtype === "f
  * feeds the conv only into that batch norm. The prepared weights are a snapshot: call `restore()`
  * before changing the weights (training, loading, moving devices), and apply it again afterwards.
  */
-export function foldBatchNorm(root: nn.Module, options: FastPathOptions = {}): FoldedBatchNorm {
+export function enableFastPath(root: nn.Module, options: FastPathOptions = {}): FastPath {
   const oneDnn = options.oneDnn ?? true;
   const undo: (() => void)[] = [];
   let pairs = 0;
   let oneDnnLayers = 0;
   const modules = root.namedModules().map(([, m]) => m);
-  if (modules.some((m) => Object.hasOwn(m, "forward"))) throw new Error("foldBatchNorm: this model is already on the fast path; restore() it first");
+  if (modules.some((m) => Object.hasOwn(m, "forward"))) throw new Error("enableFastPath: this model is already on the fast path; restore() it first");
   const bnAfter = new Map<nn.Conv2d, nn.BatchNorm2d>();
   for (const m of modules) {
     const children = m.namedChildren().map(([, c]) => c);
