@@ -32,6 +32,8 @@ const WARMUP = 3;
 const BATCHES = [1, 16, 128];
 const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 8);
 const RSS_REQUESTS = Number(process.env.BENCH_RSS_REQUESTS ?? 10_000);
+/** Extra `idfr serve` flags for every server the bench starts, e.g. BENCH_SERVER_ARGS="--max-delay-ms 2". */
+const SERVER_ARGS = (process.env.BENCH_SERVER_ARGS ?? "").split(" ").filter(Boolean);
 const here = dirname(fileURLToPath(import.meta.url));
 
 function findDefense(): { dir: string; made: string | null } {
@@ -175,19 +177,32 @@ interface Child {
   url: string;
 }
 
+/** A port nobody listens on now. */
+async function freePort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolvePort(port));
+    }).on("error", reject);
+  });
+}
+
+/** The server as a child (logging warnings only, as a busy deployment would); resolves once ready. */
 async function startServer(dir: string, args: string[]): Promise<Child> {
   const main = join(here, "..", "src", "cli", "main.ts");
-  const proc = spawn(process.execPath, ["--import", "tsx", main, "serve", dir, "--name", "m", "--port", "0", "--log-level", "info", "--samples-per-class", "0", "--threads", String(getNumThreads()), ...args], { stdio: ["ignore", "pipe", "inherit"] });
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    const lines = createInterface({ input: proc.stdout! });
-    lines.on("line", (line) => {
-      const entry = JSON.parse(line) as { msg?: string; url?: string };
-      if (entry.msg === "serving") resolveUrl(entry.url!);
-    });
-    proc.on("exit", (code) => reject(new Error(`the server exited with ${code}`)));
-  });
-  // Request lines are logged at "info"; the load is measured with them off, as a busy deployment runs.
-  return { proc, url };
+  const port = await freePort();
+  const proc = spawn(process.execPath, ["--import", "tsx", main, "serve", dir, "--name", "m", "--port", String(port), "--log-level", "warn", "--samples-per-class", "0", "--threads", String(getNumThreads()), ...SERVER_ARGS, ...args], { stdio: ["ignore", "inherit", "inherit"] });
+  const url = `http://127.0.0.1:${port}`;
+  let exited = false;
+  proc.on("exit", () => { exited = true; });
+  for (let i = 0; i < 600; i++) {
+    if (exited) throw new Error("the server exited before it was ready");
+    const ok = await fetch(`${url}/v2/health/ready`).then((r) => r.ok, () => false);
+    if (ok) return { proc, url };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("the server was not ready within 60 s");
 }
 
 async function stopServer(c: Child): Promise<number | null> {
@@ -213,7 +228,7 @@ async function loadBench(dir: string) {
   console.log(`\nload: v2 infer, 1 image per request, ${LOAD_SECONDS} s per row; autocannon in this process, the server in a child`);
   console.log("batching  conn     req/s   p50_ms   p99_ms  errors  non2xx  mean_batch");
   for (const batching of [true, false]) {
-    const server = await startServer(dir, ["--log-level", "warn", ...(batching ? [] : ["--no-batching"])]);
+    const server = await startServer(dir, batching ? [] : ["--no-batching"]);
     try {
       await run(server.url, 4, { amount: 200 }); // warm-up
       for (const connections of [1, 16, 64]) {
@@ -230,7 +245,7 @@ async function loadBench(dir: string) {
     }
   }
   // Resident memory over RSS_REQUESTS requests, sampled every 250 ms.
-  const server = await startServer(dir, ["--log-level", "warn"]);
+  const server = await startServer(dir, []);
   let memory: Record<string, unknown>;
   try {
     await run(server.url, 4, { amount: 200 });
@@ -265,7 +280,7 @@ if (process.env.BENCH_THREADS) setNumThreads(Number(process.env.BENCH_THREADS));
 const { dir, made } = findDefense();
 try {
   if (made) console.log(`no demo defense found (runs/demo/cache/idfr-*): made one of the demo's shapes with random weights in ${made}`);
-  const forward = await forwardBench(dir);
+  const forward = process.env.BENCH_SKIP_FORWARD ? null : await forwardBench(dir);
   const load = process.env.BENCH_SKIP_LOAD ? null : await loadBench(dir);
   console.log(JSON.stringify({ defense: dir, random_weights: made !== null, forward, load }));
 } finally {

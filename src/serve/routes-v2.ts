@@ -34,7 +34,7 @@ export function registerV2Routes(app: FastifyInstance, ctx: ServeContext): void 
   app.get("/v2", async () => ({ name: "idfr", version: VERSION, extensions: [] }));
   app.get("/v2/health/live", async () => ({ live: true }));
   app.get("/v2/health/ready", async (_req, reply) => {
-    if (!ctx.state.ready) return reply.code(503).send({ ready: false });
+    if (!ctx.state.ready || ctx.worker.failure) return reply.code(503).send({ ready: false, ...(ctx.worker.failure ? { error: ctx.worker.failure.message } : {}) });
     return { ready: true };
   });
   app.get<{ Params: { name: string } }>("/v2/models/:name", async (req) => {
@@ -52,7 +52,7 @@ export function registerV2Routes(app: FastifyInstance, ctx: ServeContext): void 
   });
   app.get<{ Params: { name: string } }>("/v2/models/:name/ready", async (req, reply) => {
     const m = ctx.model(req.params.name);
-    if (!ctx.state.ready) return reply.code(503).send({ name: m.name, ready: false });
+    if (!ctx.state.ready || ctx.worker.failure) return reply.code(503).send({ name: m.name, ready: false });
     return { name: m.name, ready: true };
   });
   const infer = async (name: string, body: unknown) => {

@@ -39,6 +39,11 @@ export class InferenceWorker {
     });
   }
 
+  /** Why the worker is gone (it crashed or was closed), or null while it runs. */
+  get failure(): Error | null {
+    return this.#exited;
+  }
+
   load(models: ModelSpec[], options: HostOptions): Promise<ServedModelInfo[]> {
     return this.#call({ type: "load", models, options });
   }

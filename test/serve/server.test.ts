@@ -262,3 +262,18 @@ test("a full queue answers 503 with Retry-After, and the queued requests still s
     await small.close();
   }
 });
+
+test("a request that waits past --timeout-ms answers 503 naming the limit", async () => {
+  const slow = await createServer({ models: [{ dir: folders.defenseDir, name: NAME }], logger: silent, timeoutMs: 150, maxDelayMs: 2000, samplesPerClass: 0 });
+  try {
+    const url3 = await slow.listen("127.0.0.1", 0);
+    const res = await fetch(`${url3}/v2/models/${NAME}/infer`, { method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ inputs: [{ name: "input", datatype: "FP32", shape: [1, 1, 28, 28], data: images(1) }] }) });
+    assert.equal(res.status, 503);
+    assert.ok(res.headers.get("retry-after"));
+    assert.match(((await res.json()) as { error: string }).error, /timed out after 150 ms waiting for the model \(--timeout-ms\)/);
+    assert.equal((await fetch(`${url3}/v2/health/live`)).status, 200);
+  } finally {
+    await slow.close();
+  }
+});
