@@ -14,6 +14,7 @@ export interface ServeMetrics {
   batchSeconds: Histogram<"model">;
   queueDepth: Gauge;
   rejected: Counter<"reason">;
+  liveTensors: Gauge;
 }
 
 export function createMetrics(): ServeMetrics {
@@ -29,6 +30,7 @@ export function createMetrics(): ServeMetrics {
     batchRequests: new Histogram({ name: "idfr_batch_size_requests", help: "Requests merged into one batch", labelNames: ["model"], buckets: sizeBuckets, registers: [registry] }),
     batchSeconds: new Histogram({ name: "idfr_batch_duration_seconds", help: "Time the inference worker took per batch", labelNames: ["model"], buckets: latencyBuckets, registers: [registry] }),
     queueDepth: new Gauge({ name: "idfr_queue_depth", help: "Requests waiting for the inference worker", registers: [registry] }),
+    liveTensors: new Gauge({ name: "idfr_worker_live_tensors", help: "Native tensors alive in the inference worker after its last batch (the models' own included)", registers: [registry] }),
     rejected: new Counter({ name: "idfr_rejected_total", help: "Requests refused before inference: queue full, timed out, shutting down", labelNames: ["reason"], registers: [registry] }),
   };
 }

@@ -12,7 +12,7 @@ import { loadDefense, type IdfrDefense } from "../defenses/idfr/index.js";
 import type { Classifier } from "../models/classifier.js";
 import { enableFastPath, type FastPath } from "../models/fast-path.js";
 import { loadClassifier, type ModelInfo } from "../models/io.js";
-import { F, inferenceMode, nn, noGrad, setNumThreads, tensor, tidy, type Tensor } from "../torch/index.js";
+import { F, inferenceMode, memory, nn, noGrad, setNumThreads, tensor, tidy, type Tensor } from "../torch/index.js";
 import type { AttackOutcome, AttackRequest, AttackResultMessage, HostOptions, InferRequest, InferResult, ModelSpec, Prediction, SampleSet, ServedModelInfo } from "./protocol.js";
 
 interface Served {
@@ -129,7 +129,7 @@ export class ModelHost {
   /** Logits with and without the defense for one batch (rows x C x H x W in [0, 1]). */
   infer(r: InferRequest): InferResult {
     const m = this.#get(r.model);
-    return this.#noAutograd(() => tidy(() => {
+    const result = this.#noAutograd(() => tidy((): InferResult => {
       const x = this.#input(m, r.data, r.rows);
       const logits = m.target.forward(x).to("cpu").contiguous().toTypedArray() as Float32Array;
       if (!m.defense) return { logits, defended: null, purified: null };
@@ -140,6 +140,7 @@ export class ModelHost {
         purified: r.purified ? (d.purified.to("cpu").contiguous().toTypedArray() as Float32Array) : null,
       };
     }));
+    return { ...result, liveTensors: memory().numTensors };
   }
 
   /**

@@ -62,6 +62,8 @@ export interface InferResult {
   defended: Float32Array | null;
   /** The denoiser's output, like the input (when asked and there is a defense). */
   purified: Float32Array | null;
+  /** Native tensors alive in the worker after the batch (a leak shows as growth). */
+  liveTensors?: number;
 }
 
 export type AttackMethod = "fgsm" | "pgd";

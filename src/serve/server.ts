@@ -131,6 +131,7 @@ export async function createServer(o: ServeOptions): Promise<Server> {
       at += input.data.length;
     }
     const result = await worker.infer({ model, data, rows: total, purified: inputs.some((i) => i.purified) });
+    if (result.liveTensors !== undefined) metrics.liveTensors.set(result.liveTensors);
     return split(result, rows, m.numClasses, pixels);
   }, {
     queueDepth: (d) => metrics.queueDepth.set(d),
