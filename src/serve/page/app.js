@@ -114,9 +114,9 @@ function cell(row, cls, content) {
   td.replaceChildren(...(content ? [content] : []));
 }
 
-function image(b64) {
+function image(b64, kind = "png") {
   const img = document.createElement("img");
-  img.src = png(b64);
+  img.src = kind === "png" ? png(b64) : $("img-input").src;
   return img;
 }
 
@@ -131,6 +131,7 @@ async function attack() {
     if (state.label !== undefined) body.label = state.label;
     const r = await call(`/v1/models/${encodeURIComponent(m.name)}:attack`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
     const truth = r.label;
+    cell("row-clean", "img", image(state.image, state.resize ? "" : "png"));
     cell("row-clean", "u", predText(r.clean.undefended, truth));
     cell("row-clean", "d", predText(r.clean.defended, truth));
     for (const [row, o] of [["row-transfer", r.transfer], ["row-adaptive", r.adaptive]]) {
