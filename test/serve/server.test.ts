@@ -5,7 +5,8 @@
  * a full queue is a 503 with Retry-After; /metrics and the page.
  */
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { pino } from "pino";
 import sharp from "sharp";
@@ -16,6 +17,12 @@ import { assertClose } from "../helpers.js";
 import { makeDefenseFolder } from "./fixture.js";
 
 const folders = makeDefenseFolder();
+// A user's PyTorch model as a TorchScript pair (test/fixtures, written by PyTorch with its logits).
+const fixtures = new URL("../fixtures/", import.meta.url);
+const scriptDir = join(folders.root, "scripted");
+mkdirSync(scriptDir);
+for (const f of ["split_encoder.pt", "split_head.pt"]) copyFileSync(new URL(f, fixtures), join(scriptDir, f));
+writeFileSync(join(scriptDir, "model.json"), JSON.stringify({ arch: "torchscript", numClasses: 10, inputShape: [1, 28, 28], encoder: "split_encoder.pt", head: "split_head.pt" }));
 const NAME = "digits";
 const PIXELS = 28 * 28;
 let server: Server;
@@ -23,7 +30,7 @@ let url: string;
 const silent = pino({ level: "silent" });
 
 before(async () => {
-  server = await createServer({ models: [{ dir: folders.defenseDir, name: NAME }, { dir: folders.modelDir, name: "plain" }], logger: silent, bodyLimit: 200_000, maxDelayMs: 20 });
+  server = await createServer({ models: [{ dir: folders.defenseDir, name: NAME }, { dir: folders.modelDir, name: "plain" }, { dir: scriptDir, name: "scripted" }], logger: silent, bodyLimit: 200_000, maxDelayMs: 20 });
   url = await server.listen("127.0.0.1", 0);
 });
 after(async () => {
@@ -92,6 +99,14 @@ test("infer returns logits and classes with and without the defense, equal to th
   assert.deepEqual(out.class_defended.data, [0, 1, 2].map((i) => argmax(defended, i)));
 });
 
+test("a TorchScript pair is served too: its logits are PyTorch's own within 1e-5", async () => {
+  const expected = JSON.parse(readFileSync(new URL("split_cnn.json", fixtures), "utf8")) as { input_shape: number[]; input: number[]; logits: number[] };
+  const r = await call("/v2/models/scripted/infer", { json: { inputs: [{ name: "input", datatype: "FP32", shape: expected.input_shape, data: expected.input }] } });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(r.body.outputs.map((o: { name: string }) => o.name), ["logits", "class"]);
+  assertClose(r.body.outputs[0].data, expected.logits, 1e-5, "TorchScript logits");
+});
+
 test("UINT8 and nested data mean the same images as FP32; asked-for outputs only, purified on request", async () => {
   const bytes = Array.from({ length: PIXELS }, (_, i) => (i * 37) % 256);
   const fp = await infer({ data: bytes.map((v) => v / 255) });
@@ -145,7 +160,7 @@ test("malformed JSON 400, oversized body 413, unknown model 404, unknown route 4
   assert.match(big.body.error, /larger than the limit of 200000 bytes \(--body-limit\)/);
   const unknown = await call("/v2/models/nope/infer", { json: { inputs: [] } });
   assert.equal(unknown.status, 404);
-  assert.match(unknown.body.error, /unknown model "nope"; this server serves "digits", "plain"/);
+  assert.match(unknown.body.error, /unknown model "nope"; this server serves "digits", "plain", "scripted"/);
   assert.equal((await call("/v2/models/nope")).status, 404);
   const route = await call("/v3/whatever");
   assert.equal(route.status, 404);
