@@ -37,12 +37,16 @@ function flag(q: Record<string, string | undefined>, key: string): boolean {
 }
 
 /** The images of a classify request: a raw image body, or every file of a multipart body. */
-async function requestImages(req: FastifyRequest, maxImages: number): Promise<{ file: string; body: Buffer }[]> {
+async function requestImages(req: FastifyRequest, maxImages: number, bodyLimit: number): Promise<{ file: string; body: Buffer }[]> {
   if (req.isMultipart()) {
     const out: { file: string; body: Buffer }[] = [];
+    let total = 0;
     for await (const part of req.parts()) {
       if (part.type !== "file") continue;
       const body = await part.toBuffer();
+      total += body.length;
+      // Each file is limited by the multipart parser; the files together by the same body limit.
+      if (total > bodyLimit) throw new HttpError(413, `the request body is larger than the limit of ${bodyLimit} bytes (--body-limit)`);
       out.push({ file: part.filename || part.fieldname, body });
     }
     if (out.length === 0) throw badRequest("the multipart body holds no file; attach one or more PNG/JPEG files");
@@ -104,7 +108,7 @@ export function registerImageRoutes(app: FastifyInstance, ctx: ServeContext): vo
     const k = q.topk === undefined ? Math.min(3, m.numClasses) : Number(q.topk);
     if (!Number.isInteger(k) || k < 1 || k > m.numClasses) throw badRequest(`?topk= must be an integer from 1 to ${m.numClasses}, got ${JSON.stringify(q.topk)}`);
     if (wantPurified && m.kind !== "defense") throw badRequest(`?purified=1: ${m.name} is a model without a defense, it purifies nothing`);
-    const images = await requestImages(req, ctx.options.maxRequestImages);
+    const images = await requestImages(req, ctx.options.maxRequestImages, ctx.options.bodyLimit);
     const pixels = m.inputShape[0] * m.inputShape[1] * m.inputShape[2];
     const decoded = await Promise.all(images.map((im) => decodeImage(images.length > 1 ? im.file : "the image", im.body, m.inputShape, resize)));
     const data = new Float32Array(decoded.length * pixels);

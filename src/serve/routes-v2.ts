@@ -4,7 +4,7 @@
  * (`logits`/`class` and `logits_defended`/`class_defended`, plus `purified` when asked for).
  */
 import { createRequire } from "node:module";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply } from "fastify";
 import { HttpError, badRequest } from "./http-error.js";
 import type { ServedModelInfo } from "./protocol.js";
 import type { ServeContext } from "./server.js";
@@ -50,11 +50,14 @@ export function registerV2Routes(app: FastifyInstance, ctx: ServeContext): void 
     if (req.params.version !== "1") throw new HttpError(404, `model ${JSON.stringify(req.params.name)} has only version "1"`);
     return reply.redirect(`/v2/models/${encodeURIComponent(req.params.name)}`, 307);
   });
-  app.get<{ Params: { name: string } }>("/v2/models/:name/ready", async (req, reply) => {
-    const m = ctx.model(req.params.name);
+  const modelReady = (name: string, version: string | undefined, reply: FastifyReply) => {
+    const m = ctx.model(name);
+    if (version !== undefined && version !== "1") throw new HttpError(404, `model ${JSON.stringify(name)} has only version "1"`);
     if (!ctx.state.ready || ctx.worker.failure) return reply.code(503).send({ name: m.name, ready: false });
     return { name: m.name, ready: true };
-  });
+  };
+  app.get<{ Params: { name: string } }>("/v2/models/:name/ready", async (req, reply) => modelReady(req.params.name, undefined, reply));
+  app.get<{ Params: { name: string; version: string } }>("/v2/models/:name/versions/:version/ready", async (req, reply) => modelReady(req.params.name, req.params.version, reply));
   const infer = async (name: string, body: unknown) => {
     const m = ctx.model(name);
     const input = readTensorInput(body, m.inputShape, ctx.options.maxRequestImages);

@@ -66,6 +66,8 @@ test("server metadata, liveness, readiness and model metadata follow the v2 prot
   assert.deepEqual((await call("/v2/health/live")).body, { live: true });
   assert.deepEqual((await call("/v2/health/ready")).body, { ready: true });
   assert.deepEqual((await call(`/v2/models/${NAME}/ready`)).body, { name: NAME, ready: true });
+  assert.deepEqual((await call(`/v2/models/${NAME}/versions/1/ready`)).body, { name: NAME, ready: true });
+  assert.equal((await call(`/v2/models/${NAME}/versions/2/ready`)).status, 404);
   const meta = (await call(`/v2/models/${NAME}`)).body;
   assert.equal(meta.name, NAME);
   assert.deepEqual(meta.inputs, [{ name: "input", datatype: "FP32", shape: [-1, 1, 28, 28] }]);
@@ -192,6 +194,12 @@ test("classify takes a PNG body or several multipart files; other sizes only wit
   const many = await call(`/v1/models/${NAME}:classify`, { method: "POST", body: form });
   assert.equal(many.status, 200, JSON.stringify(many.body));
   assert.deepEqual(many.body.results.map((x: { file: string }) => x.file), ["a.png", "b.png"]);
+
+  const huge = new FormData();
+  for (const k of ["a", "b", "c"]) huge.append(k, new Blob([Buffer.alloc(90_000, 7)], { type: "image/png" }), `${k}.png`);
+  const tooBig = await call(`/v1/models/${NAME}:classify`, { method: "POST", body: huge });
+  assert.equal(tooBig.status, 413, JSON.stringify(tooBig.body));
+  assert.match(tooBig.body.error, /larger than the limit of 200000 bytes/);
 
   const wrong = await call(`/v1/models/${NAME}:classify`, { method: "POST", headers: { "content-type": "image/png" }, body: await pngOf(40, 30) });
   assert.equal(wrong.status, 400);
