@@ -1,12 +1,14 @@
 /**
  * The page of `idfr serve` in headless Chromium (Debian's, driven by playwright-core): it loads
  * without console errors, picking a sample image shows both predictions, the purified image and
- * what the denoiser removed, and "attack" fills the transfer and adaptive rows.
+ * what the denoiser removed, and "attack" fills the transfer and adaptive rows; an image of one's
+ * own (another size, in colour) is resized, classified and attacked too.
  */
 import assert from "node:assert/strict";
 import { existsSync, rmSync } from "node:fs";
 import { after, test } from "node:test";
 import { pino } from "pino";
+import sharp from "sharp";
 import { createServer } from "../../src/serve/server.js";
 import { makeDefenseFolder } from "./fixture.js";
 
@@ -32,7 +34,7 @@ test("the page classifies and attacks a sample image in Chromium without console
     page.on("console", (m) => { if (m.type() === "error" || m.type() === "warning") problems.push(`${m.type()}: ${m.text()}`); });
     page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
     const foreign: string[] = [];
-    page.on("request", (r) => { if (!r.url().startsWith(url) && !r.url().startsWith("data:")) foreign.push(r.url()); });
+    page.on("request", (r) => { if (!r.url().startsWith(url) && !/^(data|blob):/.test(r.url())) foreign.push(r.url()); });
     await page.goto(`${url}/`, { waitUntil: "load" });
     await page.waitForSelector("body[data-ready='1']", { timeout: 30_000 });
     assert.equal(await page.locator("#samples button").count(), 20);
@@ -59,6 +61,16 @@ test("the page classifies and attacks a sample image in Chromium without console
       assert.match(await page.textContent(`${row} td.d`) ?? "", /\(\d+\.\d %\)/);
     }
     assert.match(await page.textContent("#status") ?? "", /FGSM at ε = 16\/255 against class \d: [\d.]+ s on the server/);
+
+    // One's own image, of another size and in colour: resized, classified, attacked.
+    const own = await sharp({ create: { width: 40, height: 30, channels: 3, background: { r: 200, g: 120, b: 40 } } }).png().toBuffer();
+    await page.setInputFiles("#file", { name: "own.png", mimeType: "image/png", buffer: own });
+    await page.waitForSelector("body[data-classified='2']", { timeout: 30_000 });
+    await page.waitForFunction(`document.getElementById("img-purified").naturalWidth === 28`);
+    await page.click("#run-attack");
+    await page.waitForSelector("body[data-attacked='2']", { timeout: 60_000 });
+    assert.doesNotMatch(await page.textContent("#status") ?? "", /error|must|cannot/i);
+
     assert.deepEqual(problems, []);
     assert.deepEqual(foreign, [], "the page loads nothing from elsewhere");
   } finally {
