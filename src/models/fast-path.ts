@@ -16,18 +16,8 @@
  * differentiable conv; in training mode every module runs its own forward. Outputs match the plain
  * path within float32 rounding (the suite checks 1e-5). Run the model under `inferenceMode` too.
  */
-import { F, isGradEnabled, keep, nn, noGrad, tidy, type Tensor } from "../torch/index.js";
-import { callRaw } from "../torch/dispatch.js";
-import { op } from "../torch/tensor.js";
+import { F, isGradEnabled, keep, nn, noGrad, oneDnnConv2d, relu_, tidy, toChannelsLast, type Tensor } from "../torch/index.js";
 import { ConvBnRelu } from "./conv-bn-relu.js";
-
-/** c10::MemoryFormat::ChannelsLast: NHWC strides for an NCHW tensor. */
-const CHANNELS_LAST = 2;
-
-/** `t` laid out channels-last (NHWC in memory, still NCHW in shape); the same tensor when it already is. */
-export function toChannelsLast(t: Tensor): Tensor {
-  return op("aten::contiguous", [t, CHANNELS_LAST]);
-}
 
 /** Options of {@link enableFastPath}. */
 export interface FastPathOptions {
@@ -113,7 +103,7 @@ export function enableFastPath(root: nn.Module, options: FastPathOptions = {}): 
         if (prepared && oneDnnInput(x)) {
           // The first conv converts its input; the maps after it are channels-last already.
           const input = toChannelsLast(x);
-          const out = op("aten::mkldnn_convolution", [input, prepared, preparedBias, padding, stride, dilation, conv.options.groups ?? 1]);
+          const out = oneDnnConv2d(input, prepared, preparedBias, padding, stride, dilation, conv.options.groups ?? 1);
           input.dispose();
           return out;
         }
@@ -142,7 +132,7 @@ export function enableFastPath(root: nn.Module, options: FastPathOptions = {}): 
       const bias = linear.bias ? keep(tidy(() => noGrad(() => linear.bias!.detach().clone()))) : null;
       linear.forward = (x: Tensor): Tensor => {
         if (linear.training || x.ndim !== 2 || x.size(1) !== linear.inFeatures || !oneDnnInput(x)) return own(x);
-        return tidy(() => op("aten::mkldnn_convolution", [x.reshape([x.size(0), linear.inFeatures, 1, 1]), weight, bias, [0, 0], [1, 1], [1, 1], 1]).reshape([x.size(0), linear.outFeatures]));
+        return tidy(() => oneDnnConv2d(x.reshape([x.size(0), linear.inFeatures, 1, 1]), weight, bias, [0, 0], [1, 1], [1, 1], 1).reshape([x.size(0), linear.outFeatures]));
       };
       oneDnnLayers++;
       undo.push(() => {
@@ -160,9 +150,7 @@ export function enableFastPath(root: nn.Module, options: FastPathOptions = {}): 
     const own = unit.forward.bind(unit);
     unit.forward = (x: Tensor): Tensor => {
       if (unit.training || isGradEnabled()) return own(x);
-      const y = unit.conv.forward(x);
-      callRaw("aten::relu_", [y], true);
-      return y;
+      return relu_(unit.conv.forward(x));
     };
     undo.push(() => delete (unit as Partial<ConvBnRelu>).forward);
   }
