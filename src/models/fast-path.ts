@@ -5,16 +5,17 @@
  * - **Batch norm folded** into the conv before it: in eval mode a BatchNorm2d after a conv is an
  *   affine map per channel, y = (conv(x) − μ)·γ/√(σ² + ε) + β, merged once into the conv's weights
  *   and bias, so one conv runs instead of conv + batch norm.
- * - **oneDNN directly** (CPU, float32, without autograd): every conv calls libtorch's oneDNN
+ * - **oneDNN directly** (CPU, float32): every conv calls libtorch's oneDNN
  *   convolution on channels-last maps with channels-last weights prepared once, and every linear
  *   layer runs as a 1x1 oneDNN convolution. libtorch's own dispatch picks a slow im2col kernel for
  *   small batches, and Debian's libtorch does its matrix products with a generic BLAS; on the demo's
  *   models this is where most of the time went.
  * - **ReLU in place** on the fresh output of a conv + batch norm + ReLU unit (without autograd).
  *
- * With autograd on (attacks through a served model) the folded weights run through the ordinary
- * differentiable conv; in training mode every module runs its own forward. Outputs match the plain
- * path within float32 rounding (the suite checks 1e-5). Run the model under `inferenceMode` too.
+ * With autograd on (attacks through a served model) the same layers run and differentiate with
+ * respect to the input (the prepared weights are constants); in training mode every module runs its
+ * own forward. Outputs match the plain path within float32 rounding (the suite checks 1e-5, and
+ * input gradients too). Run the model under `inferenceMode` when no gradient is needed.
  */
 import { F, isGradEnabled, keep, nn, noGrad, oneDnnConv2d, relu_, tidy, toChannelsLast, type Tensor } from "../torch/index.js";
 import { ConvBnRelu } from "./conv-bn-relu.js";
@@ -56,8 +57,8 @@ export function foldedConvParameters(conv: nn.Conv2d, bn: nn.BatchNorm2d): { wei
 
 const pair = (v: number | readonly [number, number] | undefined, d: number): [number, number] => (v === undefined ? [d, d] : typeof v === "number" ? [v, v] : [v[0], v[1]]);
 
-/** Inputs oneDNN's float32 CPU convolution takes, outside autograd. */
-const oneDnnInput = (x: Tensor): boolean => x.device === "cpu" && x.dtype === "float32" && !isGradEnabled();
+/** Inputs oneDNN's convolution takes: float32 on the CPU (it has a backward, so attacks use it too). */
+const oneDnnInput = (x: Tensor): boolean => x.device === "cpu" && x.dtype === "float32";
 
 /**
  * Puts a model on the inference fast path (see the file's comment), in place; `restore()` undoes it.
