@@ -300,3 +300,25 @@ test("a request that waits past --timeout-ms answers 503 naming the limit", asyn
     await slow.close();
   }
 });
+
+test("health checks and metrics answer at once while the worker is busy with an attack", async () => {
+  const image = (await pngOf(28, 28)).toString("base64");
+  const t0 = performance.now();
+  const busy = call(`/v1/models/${NAME}:attack`, { json: { image, attack: "pgd", eps: 8 / 255, steps: 50 } });
+  await new Promise((r) => setTimeout(r, 50));
+  const times: number[] = [];
+  let attackDone = false;
+  void busy.then(() => { attackDone = true; });
+  while (!attackDone && times.length < 20) {
+    const s = performance.now();
+    assert.equal((await call("/v2/health/live")).status, 200);
+    assert.equal((await call("/metrics")).status, 200);
+    times.push(performance.now() - s);
+  }
+  const r = await busy;
+  assert.equal(r.status, 200);
+  const attackMs = performance.now() - t0;
+  assert.ok(times.length >= 2, `the attack took ${attackMs.toFixed(0)} ms; health checks during it: ${times.length}`);
+  // Each pair of calls took a small fraction of the attack, which ran meanwhile in the worker.
+  assert.ok(Math.max(...times) < attackMs / 2, `slowest health check ${Math.max(...times).toFixed(0)} ms while the attack took ${attackMs.toFixed(0)} ms`);
+});
