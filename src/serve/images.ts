@@ -44,7 +44,8 @@ export async function encodePng(chw: Float32Array, shape: readonly [number, numb
     const v = chw[k * h * w + y * w + x];
     hwc[(y * w + x) * c + k] = Math.round(255 * Math.min(1, Math.max(0, Number.isFinite(v) ? v : 0)));
   }
-  return sharp(hwc, { raw: { width: w, height: h, channels: c as 1 | 3 | 4 } }).png().toBuffer();
+  const image = sharp(hwc, { raw: { width: w, height: h, channels: c as 1 | 3 | 4 } });
+  return (c === 1 ? image.toColourspace("b-w") : image).png().toBuffer();
 }
 
 /** uint8 [C, H, W] pixels to a PNG. */
