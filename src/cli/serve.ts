@@ -3,10 +3,8 @@
  * until SIGTERM or SIGINT, which shut it down gracefully (in-flight requests finish, exit 0).
  */
 import { Option, type Command } from "commander";
-import { pino } from "pino";
 import { existsSync, statSync } from "node:fs";
-import { ModelHost } from "../serve/model-host.js";
-import { createServer, DEFAULTS } from "../serve/server.js";
+import { DEFAULTS, defaultModelName } from "../serve/defaults.js";
 import { deviceOption } from "./context.js";
 import { nonNegativeInt, nonNegativeNumber, positiveInt } from "./parse.js";
 
@@ -59,9 +57,11 @@ export function registerServeCommand(program: Command): Command {
       const names = o.name ?? [];
       if (names.length > dirs.length) throw new Error(`--name given ${names.length} times for ${dirs.length} folder(s)`);
       for (const dir of dirs) if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${dir}: no such folder`);
+      // Loaded here, not at the top: the other commands need not load fastify, pino and the rest.
+      const [{ pino }, { createServer }] = await Promise.all([import("pino"), import("../serve/server.js")]);
       const logger = pino({ name: "idfr-serve", level: o.logLevel });
       const server = await createServer({
-        models: dirs.map((dir, i) => ({ dir, name: names[i] ?? ModelHost.defaultName(dir) })),
+        models: dirs.map((dir, i) => ({ dir, name: names[i] ?? defaultModelName(dir) })),
         device: o.device, threads: o.threads, fastPath: o.fastPath, maxBatch: o.maxBatch, maxDelayMs: o.maxDelayMs, maxQueue: o.maxQueue,
         timeoutMs: o.timeoutMs, batching: o.batching, bodyLimit: o.bodyLimit, maxRequestImages: o.maxRequestImages, samplesPerClass: o.samplesPerClass, logger,
       });

@@ -4,7 +4,7 @@
  * inference worker owns one; nothing here touches HTTP.
  */
 import { existsSync } from "node:fs";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { FGSM } from "../attacks/fgsm.js";
 import { PGD } from "../attacks/pgd.js";
 import { DATASET_NAMES, loadDataset, type DatasetName } from "../data/datasets.js";
@@ -88,11 +88,6 @@ export class ModelHost {
       }
     }
     return host;
-  }
-
-  /** The default name of a folder: its last path element. */
-  static defaultName(dir: string): string {
-    return basename(dir.replace(/[\\/]+$/, ""));
   }
 
   get models(): ServedModelInfo[] {

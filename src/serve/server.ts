@@ -7,6 +7,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import multipart from "@fastify/multipart";
 import { pino, type Logger } from "pino";
 import { Batcher, BatcherClosedError, QueueFullError, QueueTimeoutError, type BatcherOptions } from "./batcher.js";
+import { DEFAULTS } from "./defaults.js";
 import { HttpError } from "./http-error.js";
 import { createMetrics, type ServeMetrics } from "./metrics.js";
 import type { HostOptions, InferResult, ModelSpec, ServedModelInfo } from "./protocol.js";
@@ -60,10 +61,7 @@ export interface Server {
   close(): Promise<void>;
 }
 
-export const DEFAULTS = {
-  device: "cpu", fastPath: true, maxBatch: 32, maxDelayMs: 5, maxQueue: 256, timeoutMs: 30_000, batching: true,
-  bodyLimit: 16 * 1024 * 1024, maxRequestImages: 256, samplesPerClass: 2,
-} as const;
+export { DEFAULTS };
 
 /** Splits one batch's result among the requests it merged. */
 function split(result: InferResult, rows: number[], classes: number, pixels: number): InferResult[] {
