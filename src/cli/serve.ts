@@ -50,7 +50,7 @@ export function registerServeCommand(program: Command): Command {
     .option("--no-batching", "run every request as its own batch")
     .option("--body-limit <bytes>", "largest request body (413 beyond)", positiveInt, DEFAULTS.bodyLimit)
     .option("--max-request-images <n>", "most images in one request", positiveInt, DEFAULTS.maxRequestImages)
-    .option("--no-fast-path", "run the models as trained: batch norm not folded, autograd's no-grad mode instead of inference mode")
+    .option("--no-fast-path", "run the models as they are: batch norm not folded, libtorch's own kernel choice, no-grad mode instead of inference mode")
     .option("--samples-per-class <n>", "test images per class offered by the page (from the model's dataset)", nonNegativeInt, DEFAULTS.samplesPerClass)
     .addOption(new Option("--log-level <level>", "JSON log level").choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"))
     .action(async (dirs: string[], o: ServeFlags) => {

@@ -14,7 +14,7 @@ import type { HostOptions, InferResult, ModelSpec, ServedModelInfo } from "./pro
 import { registerImageRoutes } from "./routes-images.js";
 import { registerPageRoutes } from "./routes-page.js";
 import { registerV2Routes } from "./routes-v2.js";
-import { InferenceWorker } from "./worker-client.js";
+import { InferenceWorker, WorkerGoneError } from "./worker-client.js";
 
 /** Everything `idfr serve` can set. */
 export interface ServeOptions extends Partial<BatcherOptions> {
@@ -79,6 +79,7 @@ function errorReply(err: unknown, bodyLimit: number): HttpError {
   if (err instanceof QueueFullError) return new HttpError(503, err.message, { "retry-after": "1" });
   if (err instanceof QueueTimeoutError) return new HttpError(503, err.message, { "retry-after": "5" });
   if (err instanceof BatcherClosedError) return new HttpError(503, err.message, { "retry-after": "5" });
+  if (err instanceof WorkerGoneError) return new HttpError(503, `${err.message}; the server cannot run models until it is restarted`);
   const e = err as { code?: string; statusCode?: number; message?: string };
   switch (e.code) {
     case "FST_ERR_CTP_BODY_TOO_LARGE":

@@ -3,6 +3,14 @@ import type { Worker } from "node:worker_threads";
 import { startModuleWorker } from "../core/worker-thread.js";
 import type { AttackRequest, AttackResultMessage, HostOptions, InferRequest, InferResult, ModelSpec, SampleSet, ServedModelInfo, WorkerReply, WorkerRequest } from "./protocol.js";
 
+/** The inference worker is gone (it crashed, or the server closed it). */
+export class WorkerGoneError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "WorkerGoneError";
+  }
+}
+
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 type Omit2<T> = T extends unknown ? Omit<T, "id"> : never;
 
@@ -26,8 +34,8 @@ export class InferenceWorker {
       for (const p of this.#pending.values()) p.reject(err);
       this.#pending.clear();
     };
-    this.#worker.on("error", (err) => fail(new Error(`the inference worker failed: ${err.message}`)));
-    this.#worker.on("exit", (code) => fail(new Error(`the inference worker exited (code ${code})`)));
+    this.#worker.on("error", (err) => fail(new WorkerGoneError(`the inference worker failed: ${err.message}`)));
+    this.#worker.on("exit", (code) => fail(new WorkerGoneError(`the inference worker exited (code ${code})`)));
   }
 
   #call<T>(msg: Omit2<WorkerRequest>, transfer: ArrayBuffer[] = []): Promise<T> {
