@@ -6,12 +6,15 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #include <ATen/core/dispatch/Dispatcher.h>
+#include <c10/core/InferenceMode.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/cuda.h>
 #include <torch/script.h>
 #include <torch/version.h>
 
 #include <cstring>
+#include <deque>
+#include <mutex>
 #include <vector>
 
 #include "convert.h"
@@ -21,9 +24,16 @@
 namespace idfr {
 namespace {
 
-std::vector<c10::OperatorHandle>& Ops() {
-  static std::vector<c10::OperatorHandle> ops;
+// Op handles by id. A deque never moves its elements, and the mutex lets a worker thread look
+// ops up while another thread (each with its own addon instance) calls them.
+std::deque<c10::OperatorHandle>& Ops() {
+  static std::deque<c10::OperatorHandle> ops;
   return ops;
+}
+
+std::mutex& OpsMutex() {
+  static std::mutex m;
+  return m;
 }
 
 std::string OpName(const c10::FunctionSchema& schema) {
@@ -33,6 +43,7 @@ std::string OpName(const c10::FunctionSchema& schema) {
 const c10::OperatorHandle& OpAt(Napi::Env env, const Napi::Value& id) {
   if (!id.IsNumber()) throw Napi::TypeError::New(env, "op id must be a number");
   const auto index = id.As<Napi::Number>().Int64Value();
+  std::lock_guard<std::mutex> lock(OpsMutex());
   if (index < 0 || static_cast<size_t>(index) >= Ops().size()) throw Napi::RangeError::New(env, "no op with this id");
   return Ops()[static_cast<size_t>(index)];
 }
@@ -52,6 +63,7 @@ Napi::Value FindOp(const Napi::CallbackInfo& info) {
     throw Napi::Error::New(env, "unknown op '" + name + (overload.empty() ? "" : "." + overload) +
                                     "' (no such operator schema in the linked libtorch)");
   }
+  std::lock_guard<std::mutex> lock(OpsMutex());
   Ops().push_back(*handle);
   return Napi::Number::New(env, static_cast<double>(Ops().size() - 1));
 }
@@ -239,6 +251,15 @@ Napi::Value SetGradEnabled(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), previous);
 }
 
+// inferenceMode(fn): calls fn under c10::InferenceMode (no autograd recording, no version counters
+// on new tensors) and returns its result; the previous mode comes back however fn ends.
+Napi::Value InferenceMode(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsFunction()) throw Napi::TypeError::New(env, "inferenceMode: expected a function");
+  c10::InferenceMode guard;
+  return info[0].As<Napi::Function>().Call(env.Undefined(), {});
+}
+
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   at::set_num_threads(info[0].As<Napi::Number>().Int32Value());
@@ -390,6 +411,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       Export<Backward>("backward"),
       Export<AutogradGrad>("autogradGrad"),
       Export<SetGradEnabled>("setGradEnabled"),
+      Export<InferenceMode>("inferenceMode"),
       Export<SetNumThreads>("setNumThreads"),
       Export<NumThreads>("numThreads"),
       Export<SetDeterministic>("setDeterministic"),

@@ -12,3 +12,5 @@ export { NrpDefense, loadNrpDefense, loadNrpPurifier, saveNrpPurifier, trainNrp,
 export * from "./attacks/index.js";
 export * from "./eval/index.js";
 export * as data from "./data/index.js";
+export { createServer, type Server, type ServeOptions } from "./serve/server.js";
+export type { ModelSpec, ServedModelInfo } from "./serve/protocol.js";

@@ -6,3 +6,4 @@ export { saveClassifier, loadClassifier, readModelInfo, type ModelInfo } from ".
 export { TorchScriptClassifier, type TorchScriptInfo } from "./torchscript.js";
 export { predict, accuracy } from "./evaluate.js";
 export { withFrozen } from "./freeze.js";
+export { enableFastPath, foldedConvParameters, type FastPath, type FastPathOptions } from "./fast-path.js";

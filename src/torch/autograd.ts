@@ -13,6 +13,16 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
+/**
+ * Runs fn in libtorch's inference mode (PyTorch's `torch.inference_mode()`): like noGrad, and
+ * tensors made inside skip autograd's bookkeeping (version counters, views' metadata), which
+ * saves time on small batches. Such tensors cannot later enter a graph that records gradients:
+ * use it for serving and evaluation, not for attacks.
+ */
+export function inferenceMode<T>(fn: () => T): T {
+  return native.inferenceMode(fn);
+}
+
 /** Runs fn with gradient recording on, e.g. inside a noGrad region. */
 export function enableGrad<T>(fn: () => T): T {
   const previous = native.setGradEnabled(true);

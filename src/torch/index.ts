@@ -28,3 +28,4 @@ import { native } from "./native.js";
 export function memory(): { numTensors: number } {
   return { numTensors: native.liveTensors() };
 }
+export { toChannelsLast, oneDnnConv2d, relu_ } from "./onednn.js";

@@ -40,6 +40,7 @@ export interface NativeBinding {
   autogradGrad(outputs: TensorHandle[], inputs: TensorHandle[], grads: (TensorHandle | null)[] | null,
     retainGraph: boolean, createGraph: boolean, allowUnused: boolean): (TensorHandle | null)[];
   setGradEnabled(enabled: boolean): boolean;
+  inferenceMode<T>(fn: () => T): T;
   setNumThreads(n: number): void;
   numThreads(): number;
   /** libtorch's deterministic mode on or off (algorithms, cuDNN; cuDNN benchmark always off). */
