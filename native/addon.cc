@@ -19,6 +19,7 @@
 #include "tensor_box.h"
 
 namespace idfr {
+void InitDistributed(Napi::Env env, Napi::Object exports);  // native/distributed.cc
 namespace {
 
 std::vector<c10::OperatorHandle>& Ops() {
@@ -406,6 +407,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       Export<ModuleTo>("moduleTo"),
   };
   for (const ExportEntry& e : kExports) exports.Set(e.name, Napi::Function::New(env, e.callback, e.name));
+  InitDistributed(env, exports);
   return exports;
 }
 
