@@ -19,6 +19,7 @@ import type { Classifier } from "../models/classifier.js";
 import type { SplitClassifier } from "../models/split.js";
 import { F, Generator, keep, noGrad, optim, tidy, tensor, type Tensor } from "../torch/index.js";
 import { seedFor } from "../core/seeds.js";
+import { localRows } from "../distributed/data-parallel.js";
 import { dataIdentity } from "./data-identity.js";
 import { onDevice, runDevice } from "./device.js";
 import { loopFiles, runTrainLoop, type LoopRecord } from "./loop.js";
@@ -248,8 +249,8 @@ export async function trainClassifier(model: SplitClassifier, data: { train: Ima
       },
       step: (batch) => tidy(() => {
         const b = toTensorBatch(batch);
-        const x = onDevice(b.x, device);
-        const y = onDevice(b.y, device);
+        const x = onDevice(localRows(b.x), device);
+        const y = onDevice(localRows(b.y), device);
         const input = adversarial ? adversarial(model, x, y, epochDraws.generator!) : x;
         opt.zeroGrad();
         const logits = model.forward(input);

@@ -11,6 +11,7 @@ import { accuracy } from "../../models/evaluate.js";
 import { withFrozen, withFrozenAsync } from "../../models/freeze.js";
 import { cat, F, Generator, keep, nn, noGrad, optim, tensor, tidy, type Tensor } from "../../torch/index.js";
 import { seedFor } from "../../core/seeds.js";
+import { localRows } from "../../distributed/data-parallel.js";
 import { indexBatches } from "../../train/batches.js";
 import { weightsFingerprint } from "../../models/io.js";
 import { dataIdentity } from "../../train/data-identity.js";
@@ -100,7 +101,7 @@ export async function trainRestorer(target: Classifier, denoiser: InputDenoiser,
         const y = onDevice(tensor(BigInt64Array.from(idx, (k) => BigInt(embedded.labels[pairs.first[k]])), [idx.length], "int64"), device);
         const h = embedded.embeddings.indexSelect(0, first).mul(alpha).add(embedded.embeddings.indexSelect(0, second).mul(alpha.rsub(1)));
         adam.zeroGrad();
-        const loss = F.crossEntropy(target.head(restorer.forward(h)), y);
+        const loss = F.crossEntropy(target.head(restorer.forward(localRows(h))), localRows(y));
         loss.backward();
         adam.step();
         return { loss: loss.item(), n: idx.length };
