@@ -12,6 +12,8 @@ import { registerRunCommands } from "./run.js";
 import { registerListCommand } from "./list.js";
 import { registerConvertCommand } from "./convert.js";
 import { registerTrainDefenseCommand } from "./train-defense.js";
+import { registerDistributedHooks } from "./distributed.js";
+import { registerLaunchCommand } from "./launch.js";
 
 const program = new Command("idfr")
   .description("IDFR (input denoising + feature restoring) adversarial defense for image classifiers, on libtorch")
@@ -29,6 +31,8 @@ registerReportCommand(program);
 registerListCommand(program);
 registerConvertCommand(program);
 registerTrainDefenseCommand(program);
+registerLaunchCommand(program);
+registerDistributedHooks(program);
 
 try {
   await program.parseAsync(process.argv);
