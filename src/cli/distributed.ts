@@ -15,6 +15,8 @@ export function registerDistributedHooks(program: Command): void {
     const device = command.getOptionValue("device") as string | undefined;
     const cuda = device?.startsWith("cuda") ?? false;
     if (device === "cuda") command.setOptionValue("device", `cuda:${env.localRank}`);
+    // One progress display for the run: rank 0's (the launcher prefixes the other ranks' lines).
+    if (env.rank !== 0 && command.options.some((o) => o.attributeName() === "progress")) command.setOptionValue("progress", "none");
     const timeout = Number(process.env.IDFR_DIST_TIMEOUT ?? 300);
     if (!(timeout > 0)) throw new RangeError(`IDFR_DIST_TIMEOUT: expected seconds > 0, got ${JSON.stringify(process.env.IDFR_DIST_TIMEOUT)}`);
     await initFromEnv({ backend: cuda ? "nccl" : "gloo", timeoutMs: timeout * 1000 });

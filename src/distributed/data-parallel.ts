@@ -9,7 +9,8 @@
  * backward pass is one native call with no per-parameter hooks, so the all-reduce cannot overlap it;
  * the buckets overlap each other instead (all are started, then waited for).
  */
-import { cat, noGrad, tensor, tidy, type nn, type optim, type Tensor } from "../torch/index.js";
+import { allReduceNumbers } from "./exchange.js";
+import { cat, noGrad, tidy, type nn, type optim, type Tensor } from "../torch/index.js";
 import type { ProcessGroup } from "./process-group.js";
 
 export interface DataParallelOptions {
@@ -91,11 +92,7 @@ export class DataParallel {
 
   /** Sums plain numbers across ranks (epoch statistics), as float64. */
   sum(values: readonly number[]): number[] {
-    return tidy(() => {
-      const t = tensor(Float64Array.from(values), [values.length], "float64").to(this.group.device);
-      this.group.allReduce([t], "sum");
-      return t.toArray();
-    });
+    return allReduceNumbers(this.group, values);
   }
 
   /**

@@ -6,6 +6,17 @@
 import { empty, tensor, tidy, type Tensor, type DType } from "../torch/index.js";
 import type { ProcessGroup } from "./process-group.js";
 
+/** The sum (or max, min) over ranks of each value, in float64 (sums exact for counts below 2^53). */
+export function allReduceNumbers(group: ProcessGroup, values: readonly number[], op: "sum" | "max" | "min" = "sum"): number[] {
+  const t = placed(tensor(Float64Array.from(values), [values.length], "float64"), group.device);
+  try {
+    group.allReduce([t], op);
+    return t.toArray();
+  } finally {
+    t.dispose();
+  }
+}
+
 /** Rank `root`'s `value` on every rank (the other ranks' arguments are ignored). */
 export function broadcastJson<T>(group: ProcessGroup, value: T, root = 0): T {
   const bytes = group.rank === root ? new TextEncoder().encode(JSON.stringify(value ?? null)) : new Uint8Array(0);
@@ -43,28 +54,31 @@ export function broadcastTensorMap(group: ProcessGroup, tensors: Map<string, Ten
 }
 
 /**
- * Every rank's rows of `rowLength` float32 values, concatenated in rank order: ranks may hold
- * different numbers of rows (a shard of an uneven split). Every rank gets the whole.
+ * Every rank's rows of `rowLength` values (float32, or float64 for a Float64Array), concatenated in
+ * rank order: ranks may hold different numbers of rows (a share of an uneven split). Every rank
+ * gets the whole.
  */
-export function allGatherRows(group: ProcessGroup, rows: Float32Array, rowLength: number): Float32Array {
+export function allGatherRows<A extends Float32Array | Float64Array>(group: ProcessGroup, rows: A, rowLength: number): A {
   if (!Number.isInteger(rowLength) || rowLength < 1 || rows.length % rowLength !== 0) {
     throw new RangeError(`allGatherRows: ${rows.length} values are not rows of ${rowLength}`);
   }
+  const dtype = rows instanceof Float64Array ? "float64" : "float32";
+  const make = (n: number) => (rows instanceof Float64Array ? new Float64Array(n) : new Float32Array(n)) as A;
   const count = placed(tensor(Float64Array.of(rows.length / rowLength), [1], "float64"), group.device);
   const counts = group.allGather(count);
   count.dispose();
   const perRank = counts.map((t) => t.item());
   for (const t of counts) t.dispose();
   const most = Math.max(...perRank);
-  const padded = new Float32Array(most * rowLength);
+  const padded = make(most * rowLength);
   padded.set(rows);
-  const mine = placed(tensor(padded, [most, rowLength]), group.device);
+  const mine = placed(tensor(padded, [most, rowLength], dtype), group.device);
   const parts = group.allGather(mine);
   mine.dispose();
-  const out = new Float32Array(perRank.reduce((a, b) => a + b, 0) * rowLength);
+  const out = make(perRank.reduce((a, b) => a + b, 0) * rowLength);
   let at = 0;
   parts.forEach((p, r) => {
-    const values = p.toTypedArray() as Float32Array;
+    const values = p.toTypedArray() as A;
     out.set(values.subarray(0, perRank[r] * rowLength), at);
     at += perRank[r] * rowLength;
     p.dispose();

@@ -8,5 +8,6 @@ export { ProcessGroup, Work, DistributedError, availableBackends, type Backend, 
 export { defaultGroup, initFromEnv, setDefaultGroup, destroyDefaultGroup, isRankZero, rank, groupEnv } from "./default-group.js";
 export { DataParallel, localRows, shareOf, type DataParallelOptions, type ReduceStats } from "./data-parallel.js";
 export { distributedShard, type SamplerOptions } from "./sampler.js";
-export { broadcastJson, broadcastTensorMap, allGatherRows } from "./exchange.js";
+export { broadcastJson, broadcastTensorMap, allGatherRows, allReduceNumbers } from "./exchange.js";
+export { computeSharded, myShare, sumOverRanks } from "./shard.js";
 export { startDataParallel } from "./training.js";
