@@ -37,7 +37,8 @@ export async function initFromEnv(o: { backend?: Backend; timeoutMs?: number; en
   const env = rankEnv(o.env);
   if (!env) return null;
   if (current) throw new Error(`the default process group exists already (rank ${current.rank} of ${current.worldSize})`);
-  current = await ProcessGroup.create({ ...env, backend: o.backend, timeoutMs: o.timeoutMs });
+  // NCCL exchanges go through this rank's own GPU.
+  current = await ProcessGroup.create({ ...env, backend: o.backend, timeoutMs: o.timeoutMs, ...(o.backend === "nccl" ? { device: `cuda:${env.localRank}` } : {}) });
   currentEnv = env;
   return current;
 }
