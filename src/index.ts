@@ -12,3 +12,4 @@ export { NrpDefense, loadNrpDefense, loadNrpPurifier, saveNrpPurifier, trainNrp,
 export * from "./attacks/index.js";
 export * from "./eval/index.js";
 export * as data from "./data/index.js";
+export * as distributed from "./distributed/index.js";

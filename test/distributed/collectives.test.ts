@@ -36,6 +36,20 @@ describe("distributed training and failures (Gloo, two ranks)", { skip, timeout:
     for (let e = 0; e < 3; e++) assertClose([two.history[e].loss], [one.history[e].loss], 1e-5, `epoch ${e + 1} loss`);
   });
 
+  it("a run checkpointed by one process resumes on two ranks and ends at the one-process weights", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "idfr-dist-resume-"));
+    const ckpt = join(dir, "ckpt");
+    const [full, first] = [startProcess([WORKER, "train", join(dir, "full.json"), "3"], {}), startProcess([WORKER, "train", join(dir, "first.json"), "2", ckpt], {})];
+    for (const p of [full, first]) assert.equal((await p.exited).code, 0, p.output());
+    const port = await freePort();
+    const ranks = [0, 1].map((r) => startRank(r, 2, port, "train", [join(dir, "resumed.json"), "3", ckpt, "resume"]));
+    for (const p of ranks) assert.equal((await p.exited).code, 0, p.output());
+    const one = JSON.parse(readFileSync(join(dir, "full.json"), "utf8"));
+    const resumed = JSON.parse(readFileSync(join(dir, "resumed.json"), "utf8"));
+    assert.equal(resumed.history.length, 3);
+    for (const key of Object.keys(one.weights)) assertClose(resumed.weights[key], one.weights[key], 1e-5, key);
+  });
+
   it("a killed rank makes the other exit non-zero with an error, within the timeout", async () => {
     const port = await freePort();
     const [a, b] = [0, 1].map((r) => startRank(r, 2, port, "spin", [], { IDFR_TEST_TIMEOUT_MS: "5000" }));
