@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { availableBackends } from "../../src/distributed/index.js";
 import { rankCommand, rankEnvironments } from "../../src/cli/launch.js";
-import { startProcess, WORKER } from "./helpers.js";
+import { freePort, startProcess, WORKER } from "./helpers.js";
 
 const skip = availableBackends().includes("gloo") ? false : "the addon was built without Gloo";
 const worker = (mode: string) => ["src/cli/main.ts", "launch", "--nproc", "2", "--grace", "2", "--", process.execPath, "--import", "tsx", WORKER, mode];
@@ -26,6 +26,18 @@ describe("idfr launch", { timeout: 60_000 }, () => {
     assert.equal(done.code, 0, p.output());
     assert.match(p.output(), /^joined 0 of 2 \(LOCAL_RANK 0\)$/m);
     assert.match(p.output(), /^\[rank 1\] joined 1 of 2 \(LOCAL_RANK 1\)$/m);
+  });
+
+  it("two launchers as two nodes of one rank each meet at node 0's address", { skip }, async () => {
+    const port = await freePort();
+    const node = (rank: number) => startProcess(["src/cli/main.ts", "launch", "--nproc", "1", "--nnodes", "2", "--node-rank", String(rank),
+      "--master-addr", "127.0.0.1", "--master-port", String(port), "--", process.execPath, "--import", "tsx", WORKER, "join"], {});
+    const nodes = [node(0), node(1)];
+    const done = await Promise.all(nodes.map((p) => p.exited));
+    done.forEach((d, i) => assert.equal(d.code, 0, nodes[i].output()));
+    assert.match(nodes[0].output(), /^joined 0 of 2 \(LOCAL_RANK 0\)$/m);
+    assert.match(nodes[1].output(), /^\[rank 1\] joined 1 of 2 \(LOCAL_RANK 0\)$/m);
+    assert.match(nodes[1].output(), /1 rank\(s\) on node 1 of 2 \(world size 2\), rendezvous at 127\.0\.0\.1:\d+/);
   });
 
   it("a failing rank stops the others; the launcher exits with its status and names it", { skip }, async () => {
