@@ -3,6 +3,7 @@
  * torchrun environment before a command runs, and the trainer and the evaluation runner find it
  * here. A process that never joined one runs alone.
  */
+import { deriveSeed } from "../core/seeds.js";
 import { rankEnv, type RankEnv } from "./env.js";
 import { ProcessGroup, type Backend } from "./process-group.js";
 
@@ -22,6 +23,15 @@ export function rank(): number {
 /** Whether this process writes files, logs and progress: rank 0, or a process running alone. */
 export function isRankZero(): boolean {
   return rank() === 0;
+}
+
+/**
+ * A seed for this rank's own draws (dropout masks, random starts of its rows): `seed` itself on
+ * rank 0 and alone, so a one-process run is unchanged, and an independent one on every other rank,
+ * so no two ranks draw the same noise for their rows.
+ */
+export function perRankSeed(seed: number): number {
+  return rank() === 0 ? seed : deriveSeed(seed, rank());
 }
 
 /** The launch environment the default group was made from (null when alone). */

@@ -5,7 +5,7 @@
  */
 export { rankEnv, type RankEnv } from "./env.js";
 export { ProcessGroup, Work, DistributedError, availableBackends, type Backend, type ProcessGroupOptions, type ReduceOpName } from "./process-group.js";
-export { defaultGroup, initFromEnv, setDefaultGroup, destroyDefaultGroup, isRankZero, rank, groupEnv } from "./default-group.js";
+export { defaultGroup, initFromEnv, setDefaultGroup, destroyDefaultGroup, isRankZero, rank, groupEnv, perRankSeed } from "./default-group.js";
 export { DataParallel, localRows, shareOf, type DataParallelOptions, type ReduceStats } from "./data-parallel.js";
 export { distributedShard, type SamplerOptions } from "./sampler.js";
 export { broadcastJson, broadcastTensorMap, allGatherRows, allReduceNumbers } from "./exchange.js";

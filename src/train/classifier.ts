@@ -20,6 +20,7 @@ import type { SplitClassifier } from "../models/split.js";
 import { F, Generator, keep, noGrad, optim, tidy, tensor, type Tensor } from "../torch/index.js";
 import { seedFor } from "../core/seeds.js";
 import { localRows } from "../distributed/data-parallel.js";
+import { perRankSeed } from "../distributed/default-group.js";
 import { dataIdentity } from "./data-identity.js";
 import { onDevice, runDevice } from "./device.js";
 import { loopFiles, runTrainLoop, type LoopRecord } from "./loop.js";
@@ -244,7 +245,7 @@ export async function trainClassifier(model: SplitClassifier, data: { train: Ima
       // epoch, on the model's device, in the order the steps make them.
       beginEpoch: (epoch) => {
         epochDraws.generator?.dispose();
-        epochDraws.generator = new Generator(seedFor.epochDraws(config.seed, epoch), device);
+        epochDraws.generator = new Generator(perRankSeed(seedFor.epochDraws(config.seed, epoch)), device);
         model.useGenerator(epochDraws.generator);
       },
       step: (batch) => tidy(() => {
