@@ -37,6 +37,8 @@ export function attackImages(attack: Attack<object>, set: ImageSet, rows: readon
   const size = imageSize(set.shape);
   // With WORLD_SIZE > 1 each rank attacks its share of the rows and every rank gets them all.
   computeSharded(rows, size, out, (mine) => {
+    // Progress counts all ranks' rows, estimated from this rank's (the shares are equal to one row).
+    let reported = 0;
     for (let start = 0; start < mine.length; start += batchSize) {
       const idx = mine.slice(start, start + batchSize);
       const adv = tidy(() => {
@@ -44,7 +46,9 @@ export function attackImages(attack: Attack<object>, set: ImageSet, rows: readon
         return attack.run(x, labelTensor(set, idx), { sampleIds: idx }).adversarial.toTypedArray() as Float32Array;
       });
       idx.forEach((i, r) => out.set(adv.subarray(r * size, (r + 1) * size), i * size));
-      onBatch?.(idx.length);
+      const total = Math.round(((start + idx.length) * rows.length) / mine.length);
+      onBatch?.(total - reported);
+      reported = total;
     }
   });
 }
