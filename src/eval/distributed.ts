@@ -1,40 +1,12 @@
 /**
- * Evaluation split across the ranks of a multi-process run (`idfr launch`): each rank predicts its
- * contiguous share of the images and the counts or predictions are gathered, so every rank, and
- * results.json, holds what one process would compute. Alone, these are the plain functions.
+ * Evaluation split across the ranks of a multi-process run (`idfr launch`): the images of a cell
+ * (models/evaluate-ranks.ts) and of an attack are shared out by rank and the results gathered, so
+ * every rank, and results.json, holds what one process would compute.
  */
-import { imageSize, type ImageSet } from "../data/types.js";
 import type { Attack, AttackResult } from "../attacks/attack.js";
-import { defaultGroup, allGatherRows, allReduceNumbers, myShare, sumOverRanks } from "../distributed/index.js";
+import { defaultGroup, allGatherRows, allReduceNumbers, myShare } from "../distributed/index.js";
 import { tensor, tidy, type Tensor } from "../torch/index.js";
-import { countCorrect, predict, type PredictOptions, type Predictor } from "../models/evaluate.js";
-
-/** Rows [start, start + count) of `set`, and of `images` in its place, without copying. */
-function slice(set: ImageSet, images: Float32Array | null, start: number, count: number): { set: ImageSet; images: Float32Array | null } {
-  const pixels = imageSize(set.shape);
-  const [, c, h, w] = set.shape;
-  return {
-    set: { ...set, images: set.images.subarray(start * pixels, (start + count) * pixels), labels: set.labels.subarray(start, start + count), shape: [count, c, h, w] },
-    images: images ? images.subarray(start * pixels, (start + count) * pixels) : null,
-  };
-}
-
-/** {@link countCorrect} over every rank's share of the images, summed. */
-export function countCorrectOverRanks(model: Predictor, set: ImageSet, images: Float32Array | null, options: PredictOptions = {}): number {
-  if (!defaultGroup()) return countCorrect(model, set, images, options);
-  const { start, count } = myShare(set.shape[0]);
-  const part = slice(set, images, start, count);
-  return sumOverRanks([countCorrect(model, part.set, part.images, options)])[0];
-}
-
-/** {@link predict} over every rank's share of the images, gathered in image order. */
-export function predictOverRanks(model: Predictor, set: ImageSet, images: Float32Array | null, options: PredictOptions = {}): Int32Array {
-  const group = defaultGroup();
-  if (!group || group.worldSize === 1) return predict(model, set, images, options);
-  const { start, count } = myShare(set.shape[0]);
-  const part = slice(set, images, start, count);
-  return Int32Array.from(allGatherRows(group, Float32Array.from(predict(model, part.set, part.images, options)), 1));
-}
+export { countCorrectOverRanks, predictOverRanks } from "../models/evaluate-ranks.js";
 
 /**
  * `attack.run` on all of x, with each rank attacking its contiguous share (sample ids stay the

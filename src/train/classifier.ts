@@ -13,7 +13,7 @@ import { NO_AUGMENTATION, type Augmentation } from "../data/augment.js";
 import { BatchLoader, type ArrayBatch } from "../data/loader.js";
 import { toTensorBatch } from "../data/tensors.js";
 import type { ImageSet } from "../data/types.js";
-import { accuracy } from "../models/evaluate.js";
+import { accuracyOverRanks } from "../models/evaluate-ranks.js";
 import { saveClassifier, type ModelInfo } from "../models/io.js";
 import type { Classifier } from "../models/classifier.js";
 import type { SplitClassifier } from "../models/split.js";
@@ -261,7 +261,7 @@ export async function trainClassifier(model: SplitClassifier, data: { train: Ima
         return { loss: l.item(), n: batch.labels.length, correct: logits.argmax(1).eq(y).sum().item() };
       }),
       validate: (epoch) => {
-        const valAccuracy = data.val ? accuracy((x) => model.forward(x), data.val, null, { device }) : null;
+        const valAccuracy = data.val ? accuracyOverRanks((x) => model.forward(x), data.val, null, { device }) : null;
         if (!stopping) return { valAccuracy };
         const value = stopping.measure(model);
         // A collapsed epoch never becomes the best; any other epoch at least as good as the best does.

@@ -7,7 +7,7 @@
 import { Rng } from "../../data/random.js";
 import type { ImageSet } from "../../data/types.js";
 import type { Classifier } from "../../models/classifier.js";
-import { accuracy } from "../../models/evaluate.js";
+import { accuracyOverRanks } from "../../models/evaluate-ranks.js";
 import { withFrozen, withFrozenAsync } from "../../models/freeze.js";
 import { cat, F, Generator, keep, nn, noGrad, optim, tensor, tidy, type Tensor } from "../../torch/index.js";
 import { seedFor } from "../../core/seeds.js";
@@ -109,7 +109,7 @@ export async function trainRestorer(target: Classifier, denoiser: InputDenoiser,
       validate: run.val ? () => {
         const val = run.val!;
         const defended = (x: Tensor) => target.head(restorer.forward(target.embed(denoiser.forward(x))));
-        return { cleanAcc: accuracy(defended, val.clean, null, { device }), advAcc: accuracy(defended, val.clean, val.adversarial, { device }) };
+        return { cleanAcc: accuracyOverRanks(defended, val.clean, null, { device }), advAcc: accuracyOverRanks(defended, val.clean, val.adversarial, { device }) };
       } : undefined,
     }));
     const correct = embedded.correct.reduce((a, b) => a + b, 0);

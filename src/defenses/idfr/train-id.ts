@@ -8,7 +8,7 @@ import type { RunContext } from "../../core/context.js";
 import { Rng } from "../../data/random.js";
 import type { ImageSet } from "../../data/types.js";
 import type { Classifier } from "../../models/classifier.js";
-import { accuracy } from "../../models/evaluate.js";
+import { accuracyOverRanks } from "../../models/evaluate-ranks.js";
 import { withFrozenAsync } from "../../models/freeze.js";
 import { F, Generator, nn, noGrad, optim, tidy, type Tensor } from "../../torch/index.js";
 import { seedFor } from "../../core/seeds.js";
@@ -78,7 +78,7 @@ export async function trainDenoiser(target: Classifier, train: ImageSet, adversa
       validate: run.val ? () => {
         const val = run.val!;
         const defended = (x: Tensor) => target.forward(denoiser.forward(x));
-        return { cleanAcc: accuracy(defended, val.clean, null, { device }), advAcc: accuracy(defended, val.clean, val.adversarial, { device }) };
+        return { cleanAcc: accuracyOverRanks(defended, val.clean, null, { device }), advAcc: accuracyOverRanks(defended, val.clean, val.adversarial, { device }) };
       } : undefined,
     }));
     return { denoiser, history };
