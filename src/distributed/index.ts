@@ -9,5 +9,5 @@ export { defaultGroup, initFromEnv, setDefaultGroup, destroyDefaultGroup, isRank
 export { DataParallel, localRows, shareOf, type DataParallelOptions, type ReduceStats } from "./data-parallel.js";
 export { distributedShard, type SamplerOptions } from "./sampler.js";
 export { broadcastJson, broadcastTensorMap, allGatherRows, allReduceNumbers } from "./exchange.js";
-export { computeSharded, myShare, sumOverRanks } from "./shard.js";
+export { computeSharded, myShare, sumOverRanks, catRowsOverRanks, gatherSharesInPlace } from "./shard.js";
 export { startDataParallel } from "./training.js";

@@ -7,6 +7,7 @@
 import { defaultGroup } from "./default-group.js";
 import { shareOf } from "./data-parallel.js";
 import { allGatherRows, allReduceNumbers } from "./exchange.js";
+import { cat, tensor, tidy, type Tensor } from "../torch/index.js";
 
 /**
  * Runs `compute` on this rank's share of `rows` (it writes row r's `rowLength` values at
@@ -38,4 +39,27 @@ export function myShare(n: number): { start: number; count: number } {
 export function sumOverRanks(values: readonly number[]): number[] {
   const group = defaultGroup();
   return group && group.worldSize > 1 ? allReduceNumbers(group, values) : [...values];
+}
+
+/**
+ * This rank's rows (`parts`, row tensors of `rowLength` float32 values, in row order) followed by
+ * every other rank's, in rank order, as one new tensor on `device`; each rank's rows must be the
+ * contiguous share {@link myShare} gives it. Alone: `cat(parts)`.
+ */
+export function catRowsOverRanks(parts: readonly Tensor[], rowLength: number, device: string): Tensor {
+  const group = defaultGroup();
+  if (!group || group.worldSize === 1) return cat(parts, 0);
+  const local = parts.length > 0 ? (tidy(() => cat(parts, 0).to("cpu").contiguous().toTypedArray()) as Float32Array) : new Float32Array(0);
+  const all = allGatherRows(group, local, rowLength);
+  return tidy(() => {
+    const t = tensor(all, [all.length / rowLength, rowLength]);
+    return t.device === device ? t : t.to(device);
+  });
+}
+
+/** Fills `values` (one per row) with every rank's slice [start, start + count) of it, each rank holding its own share. */
+export function gatherSharesInPlace(values: Uint8Array, start: number, count: number): void {
+  const group = defaultGroup();
+  if (!group || group.worldSize === 1) return;
+  values.set(Uint8Array.from(allGatherRows(group, Float32Array.from(values.subarray(start, start + count)), 1)));
 }

@@ -50,6 +50,20 @@ describe("distributed training and failures (Gloo, two ranks)", { skip, timeout:
     for (const key of Object.keys(one.weights)) assertClose(resumed.weights[key], one.weights[key], 1e-5, key);
   });
 
+  it("Algorithm 2's embeddings made by two ranks are the one process's, and the noise stream ends in the same place", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "idfr-dist-embed-"));
+    const port = await freePort();
+    const single = startProcess([WORKER, "embed", join(dir, "one.json")], {});
+    const ranks = [0, 1].map((r) => startRank(r, 2, port, "embed", [join(dir, "two.json")]));
+    for (const p of [single, ...ranks]) assert.equal((await p.exited).code, 0, p.output());
+    const one = JSON.parse(readFileSync(join(dir, "one.json"), "utf8"));
+    const two = JSON.parse(readFileSync(join(dir, "two.json"), "utf8"));
+    assert.ok(one.embeddings.length > 0 && one.embeddings.length % 120 === 0, `${one.embeddings.length} values for 120 rows`);
+    assert.deepEqual(two.embeddings, one.embeddings);
+    assert.deepEqual(two.correct, one.correct);
+    assert.deepEqual(two.next, one.next);
+  });
+
   it("a killed rank makes the other exit non-zero with an error, within the timeout", async () => {
     const port = await freePort();
     const [a, b] = [0, 1].map((r) => startRank(r, 2, port, "spin", [], { IDFR_TEST_TIMEOUT_MS: "5000" }));
