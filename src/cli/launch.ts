@@ -123,15 +123,17 @@ export async function launch(command: readonly string[], o: LaunchOptions, log: 
       children.push(child);
       running.add(i);
       forward(child, Number(env.RANK));
+      let spawnFailed = false;
       child.on("error", (err) => {
+        spawnFailed = child.pid === undefined;
         log(`idfr launch: rank ${env.RANK} could not start ${program}: ${err.message}`);
       });
       child.on("close", (code, signal) => {
         running.delete(i);
-        const failed = code !== 0;
-        if (failed && status === null) {
-          status = code ?? 1;
-          log(`idfr launch: rank ${env.RANK} (pid ${child.pid}) ${code === null ? `was killed by ${signal}` : `exited with status ${code}`}`);
+        if (code !== 0 && status === null) {
+          // 127: the shell's status for a command that could not be run.
+          status = spawnFailed ? 127 : code ?? 1;
+          if (!spawnFailed) log(`idfr launch: rank ${env.RANK} (pid ${child.pid}) ${code === null ? `was killed by ${signal}` : `exited with status ${code}`}`);
           stopOthers(`rank ${env.RANK} failed`);
         }
         resolve();

@@ -20,6 +20,13 @@ describe("idfr launch", { timeout: 60_000 }, () => {
     assert.match(rankCommand(["idfr", "run", "demo"])[1][0], /bin[/\\]idfr\.js$/);
   });
 
+  it("a command that cannot start: status 127, naming the program", async () => {
+    const p = startProcess(["src/cli/main.ts", "launch", "--nproc", "2", "--", "no-such-program-for-idfr"], {});
+    const done = await p.exited;
+    assert.equal(done.code, 127, p.output());
+    assert.match(p.output(), /rank 0 could not start no-such-program-for-idfr: spawn no-such-program-for-idfr ENOENT/);
+  });
+
   it("runs two ranks that join and exit 0, rank 1's lines prefixed", { skip }, async () => {
     const p = startProcess(worker("join"), {});
     const done = await p.exited;
