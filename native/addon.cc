@@ -22,6 +22,7 @@
 #include "tensor_box.h"
 
 namespace idfr {
+void InitDistributed(Napi::Env env, Napi::Object exports);  // native/distributed.cc
 namespace {
 
 // Op handles by id. A deque never moves its elements, and the mutex lets a worker thread look
@@ -428,6 +429,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       Export<ModuleTo>("moduleTo"),
   };
   for (const ExportEntry& e : kExports) exports.Set(e.name, Napi::Function::New(env, e.callback, e.name));
+  InitDistributed(env, exports);
   return exports;
 }
 

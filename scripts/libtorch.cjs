@@ -53,6 +53,37 @@ function locate() {
     'or set LIBTORCH=/path/to/libtorch (a folder unpacked from a pytorch.org libtorch download).');
 }
 
+/** Whether a shared library exports a symbol containing `needle` (nm -D; null when nm is missing). */
+function exportsSymbol(lib, needle) {
+  if (!fs.existsSync(lib)) return false;
+  const r = require('node:child_process').spawnSync('nm', ['-DC', '--defined-only', lib], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  if (r.error || r.status !== 0) return null;
+  return r.stdout.includes(needle);
+}
+
+/**
+ * The c10d backends to compile into the addon: USE_C10D_GLOO when libtorch exports
+ * ProcessGroupGloo and the Gloo headers are installed (Debian: libgloo-dev), USE_C10D_NCCL when
+ * libtorch_cuda exports ProcessGroupNCCL and nccl.h is found. Each is left out otherwise, and the
+ * addon then says which backend is missing when asked for it.
+ */
+function distributedDefines(found) {
+  const header = (name) => [...found.include, '/usr/include', '/usr/local/include',
+    path.join(process.env.CUDA_HOME ?? '/usr/local/cuda', 'include')].some((d) => fs.existsSync(path.join(d, name)));
+  const defines = [];
+  const gloo = exportsSymbol(path.join(found.lib, 'libtorch_cpu.so'), 'c10d::ProcessGroupGloo::ProcessGroupGloo');
+  if (gloo !== false && header('gloo/algorithm.h') && header('torch/csrc/distributed/c10d/ProcessGroupGloo.hpp')) defines.push('USE_C10D_GLOO');
+  const nccl = exportsSymbol(path.join(found.lib, 'libtorch_cuda.so'), 'c10d::ProcessGroupNCCL::ProcessGroupNCCL');
+  if (nccl === true && header('nccl.h') && defines.includes('USE_C10D_GLOO')) defines.push('USE_C10D_NCCL');
+  return defines;
+}
+
+/** Include folders of CUDA (for the NCCL headers), when the NCCL backend is compiled in. */
+function cudaIncludes(found) {
+  const cuda = path.join(process.env.CUDA_HOME ?? '/usr/local/cuda', 'include');
+  return distributedDefines(found).includes('USE_C10D_NCCL') && fs.existsSync(cuda) ? [cuda] : [];
+}
+
 function fail(msg) {
   process.stderr.write(`idfr: ${msg}\n`);
   process.exit(1);
@@ -65,9 +96,10 @@ function main() {
   const problem = versionProblem(header.version, path.dirname(path.dirname(header.file)));
   if (problem) fail(problem);
   const what = process.argv[2] ?? 'check';
-  if (what === 'include') process.stdout.write(found.include.join(' '));
+  if (what === 'include') process.stdout.write([...found.include, ...cudaIncludes(found)].join(' '));
   else if (what === 'lib') process.stdout.write(found.lib);
   else if (what === 'version') process.stdout.write(header.version);
+  else if (what === 'defines') process.stdout.write(distributedDefines(found).join(' '));
   else if (what === 'libs') {
     const names = ['c10', 'torch_cpu', 'torch'];
     for (const cuda of ['torch_cuda', 'c10_cuda']) {

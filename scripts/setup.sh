@@ -9,6 +9,8 @@ if [ -z "${LIBTORCH:-}" ] && [ ! -f /usr/include/ATen/ATen.h ]; then need+=(libt
 [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || need+=(dataset-fashion-mnist)
 /usr/bin/python3 -c 'import torch' >/dev/null 2>&1 || need+=(python3-torch)
 command -v g++ >/dev/null 2>&1 || need+=(g++ make python3)
+# Gloo's headers, for torch's c10d process groups in the addon (Debian's libtorch links libgloo0).
+if [ -z "${LIBTORCH:-}" ] && [ ! -f /usr/include/gloo/algorithm.h ]; then need+=(libgloo-dev); fi
 # Headless Chromium renders the HTML report in the tests.
 [ -x /usr/bin/chromium ] || need+=(chromium)
 

@@ -14,3 +14,4 @@ export * from "./eval/index.js";
 export * as data from "./data/index.js";
 export { createServer, type Server, type ServeOptions } from "./serve/server.js";
 export type { ModelSpec, ServedModelInfo } from "./serve/protocol.js";
+export * as distributed from "./distributed/index.js";

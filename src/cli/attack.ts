@@ -15,6 +15,7 @@ import { cleanFloats, labelTensor } from "../data/tensors.js";
 import { measureAttack, type AttackMeasurement } from "../eval/measure.js";
 import { saveSafetensors, tensor, tidy, type Tensor } from "../torch/index.js";
 import { writeFileAtomic } from "../core/atomic-write.js";
+import { runAttackOverRanks } from "../eval/distributed.js";
 import { ensureDir } from "../core/fs.js";
 import { addRunOptions } from "./context.js";
 import { loadModelOption } from "./model-option.js";
@@ -118,7 +119,8 @@ async function runAttackCommand(flags: AttackFlags): Promise<AttackCommandReport
   let result: AttackResult | null = null;
   try {
     // Sample ids are dataset positions, so random starts do not depend on --n or --batch-size.
-    result = attack.run(x, y, target ? { target, firstId: 0 } : { firstId: 0 });
+    // With WORLD_SIZE > 1 each rank attacks its share of the images (AutoAttack, whose counters are its own, runs whole on each).
+    result = attack instanceof AutoAttack ? attack.run(x, y, target ? { target, firstId: 0 } : { firstId: 0 }) : runAttackOverRanks(attack, x, y, target);
     const measured = measureAttack(model, x, y, result, { batchSize: flags.batchSize, targets: target });
     const report: AttackCommandReport = {
       attack: flags.attack, preset: flags.preset, eps: flags.eps, threat: flags.surrogate ? "transfer" : "whitebox",

@@ -13,6 +13,8 @@ import { registerListCommand } from "./list.js";
 import { registerConvertCommand } from "./convert.js";
 import { registerTrainDefenseCommand } from "./train-defense.js";
 import { registerServeCommand } from "./serve.js";
+import { registerDistributedHooks } from "./distributed.js";
+import { registerLaunchCommand } from "./launch.js";
 
 const program = new Command("idfr")
   .description("IDFR (input denoising + feature restoring) adversarial defense for image classifiers, on libtorch")
@@ -31,6 +33,8 @@ registerListCommand(program);
 registerConvertCommand(program);
 registerTrainDefenseCommand(program);
 registerServeCommand(program);
+registerLaunchCommand(program);
+registerDistributedHooks(program);
 
 try {
   await program.parseAsync(process.argv);

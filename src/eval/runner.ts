@@ -16,7 +16,8 @@ import { DEFENSE_NAMES, defenseEntry } from "../defenses/registry.js";
 import type { ExperimentConfig } from "./config.js";
 import { ArtifactCache, specHash } from "./cache.js";
 import { Materializer, type RunStats } from "./materialize.js";
-import { countCorrect, predict } from "../models/evaluate.js";
+// With WORLD_SIZE > 1 every rank measures its share of the images; the counts are summed.
+import { countCorrectOverRanks, predictOverRanks } from "./distributed.js";
 import { getNumThreads, libtorchVersion, type Tensor } from "../torch/index.js";
 import { loadExperimentData, type ExperimentData } from "./experiment-data.js";
 import { modelKeySpec } from "./model-source.js";
@@ -229,13 +230,13 @@ export async function runExperiment(config: ExperimentConfig, o: RunOptions): Pr
         // A sample counts only if the defense classifies it correctly under every part's AE.
         const alive = new Uint8Array(set.shape[0]).fill(1);
         for (const part of cell.parts) {
-          const predicted = predict(logits, set, (await make.aes({ ...cell, ae: part })).data, { device: ctx.device });
+          const predicted = predictOverRanks(logits, set, (await make.aes({ ...cell, ae: part })).data, { device: ctx.device });
           predicted.forEach((p, k) => { if (p !== set.labels[k]) alive[k] = 0; });
         }
         correct = alive.reduce((s, v) => s + v, 0);
       } else {
         const ae = cell.ae ? await make.aes(cell) : null;
-        correct = countCorrect(logits, set, ae ? ae.data : null, { device: ctx.device });
+        correct = countCorrectOverRanks(logits, set, ae ? ae.data : null, { device: ctx.device });
       }
       const n = set.shape[0];
       const record: ResultRecord = { ...cell.record, n, accuracy: correct / n, ci95: wilson95(correct, n), seconds: (performance.now() - t0) / 1000 };

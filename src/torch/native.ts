@@ -6,6 +6,7 @@ import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { DistributedBinding } from "./native-distributed.js";
 
 /** An opaque native tensor handle. */
 export type TensorHandle = { readonly __tensorHandle: unique symbol };
@@ -58,6 +59,8 @@ export interface NativeBinding {
   moduleTensors(m: ModuleHandle, kind: "parameters" | "buffers"): [string, TensorHandle][];
   moduleTrain(m: ModuleHandle, on: boolean): void;
   moduleTo(m: ModuleHandle, device: string): void;
+  /** torch's c10d collectives (src/distributed/ is their only user). */
+  distributed: DistributedBinding;
 }
 
 /** The package folder (the one holding binding.gyp), from src/torch or a compiled copy of it. */

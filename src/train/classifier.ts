@@ -13,12 +13,14 @@ import { NO_AUGMENTATION, type Augmentation } from "../data/augment.js";
 import { BatchLoader, type ArrayBatch } from "../data/loader.js";
 import { toTensorBatch } from "../data/tensors.js";
 import type { ImageSet } from "../data/types.js";
-import { accuracy } from "../models/evaluate.js";
+import { accuracyOverRanks } from "../models/evaluate-ranks.js";
 import { saveClassifier, type ModelInfo } from "../models/io.js";
 import type { Classifier } from "../models/classifier.js";
 import type { SplitClassifier } from "../models/split.js";
 import { F, Generator, keep, noGrad, optim, tidy, tensor, type Tensor } from "../torch/index.js";
 import { seedFor } from "../core/seeds.js";
+import { localRows } from "../distributed/data-parallel.js";
+import { perRankSeed } from "../distributed/default-group.js";
 import { dataIdentity } from "./data-identity.js";
 import { onDevice, runDevice } from "./device.js";
 import { loopFiles, runTrainLoop, type LoopRecord } from "./loop.js";
@@ -243,13 +245,13 @@ export async function trainClassifier(model: SplitClassifier, data: { train: Ima
       // epoch, on the model's device, in the order the steps make them.
       beginEpoch: (epoch) => {
         epochDraws.generator?.dispose();
-        epochDraws.generator = new Generator(seedFor.epochDraws(config.seed, epoch), device);
+        epochDraws.generator = new Generator(perRankSeed(seedFor.epochDraws(config.seed, epoch)), device);
         model.useGenerator(epochDraws.generator);
       },
       step: (batch) => tidy(() => {
         const b = toTensorBatch(batch);
-        const x = onDevice(b.x, device);
-        const y = onDevice(b.y, device);
+        const x = onDevice(localRows(b.x), device);
+        const y = onDevice(localRows(b.y), device);
         const input = adversarial ? adversarial(model, x, y, epochDraws.generator!) : x;
         opt.zeroGrad();
         const logits = model.forward(input);
@@ -259,7 +261,7 @@ export async function trainClassifier(model: SplitClassifier, data: { train: Ima
         return { loss: l.item(), n: batch.labels.length, correct: logits.argmax(1).eq(y).sum().item() };
       }),
       validate: (epoch) => {
-        const valAccuracy = data.val ? accuracy((x) => model.forward(x), data.val, null, { device }) : null;
+        const valAccuracy = data.val ? accuracyOverRanks((x) => model.forward(x), data.val, null, { device }) : null;
         if (!stopping) return { valAccuracy };
         const value = stopping.measure(model);
         // A collapsed epoch never becomes the best; any other epoch at least as good as the best does.

@@ -15,6 +15,7 @@ import { Interrupted, interruptRequested, watchInterrupt, yieldToEventLoop } fro
 import { Progress } from "../core/progress.js";
 import type { nn, optim, Tensor } from "../torch/index.js";
 import type { BatchSource } from "./batches.js";
+import { shareStartingPoint, startDataParallel } from "../distributed/training.js";
 import { checkSameSettings, loadCheckpoint, saveCheckpoint, withoutPrefix, withPrefix, type TrainingSettings } from "./checkpoint.js";
 
 export interface StepResult {
@@ -111,7 +112,9 @@ export async function runTrainLoop<B, M extends object = Record<string, number>>
   const stepsPerEpoch = o.batches.batchesPerEpoch;
   if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new TypeError(`epochs: expected a positive integer, got ${o.epochs}`);
   if (stepsPerEpoch < 1) throw new RangeError(`${o.label}: the training set is empty`);
-  const files = ctx.outDir ? loopFiles(ctx.outDir, o.name) : null;
+  // With WORLD_SIZE > 1 every rank trains its share of each batch; rank 0 alone reads and writes files.
+  const dp = startDataParallel(o.module);
+  const files = ctx.outDir && (!dp || dp.rank === 0) ? loopFiles(ctx.outDir, o.name) : null;
   const engine = ctx.deterministic === undefined ? undefined : engineSettings({ deterministic: ctx.deterministic, threads: ctx.threads });
   let start = 0;
   let history: LoopRecord<M>[] = [];
@@ -130,10 +133,19 @@ export async function runTrainLoop<B, M extends object = Record<string, number>>
     }
   }
 
-  const progress = new Progress({ label: o.label, total: o.epochs * stepsPerEpoch, mode: ctx.progress });
+  if (dp) {
+    const shared = shareStartingPoint(dp, { epoch: start, history, stepCount: o.optimizer.stepCount }, o.optimizer, o.extraState);
+    ({ epoch: start, history } = shared);
+    if (o.scheduler && dp.rank !== 0 && shared.stepCount > 0) {
+      o.scheduler.lastStep = shared.stepCount;
+      o.optimizer.lr = o.scheduler.lrAt(shared.stepCount);
+    }
+  }
+  const progress = new Progress({ label: o.label, total: o.epochs * stepsPerEpoch, mode: files || !dp ? ctx.progress : "none" });
   // The last validation metrics ride along in the progress line (e.g. clean and adversarial accuracy).
   let shown: Record<string, number | string> = {};
   const unwatch = watchInterrupt();
+  const detach = dp?.attach(o.optimizer);
   const stopRequested = () => interruptRequested() || ctx.signal?.aborted === true;
   const lastSaved = () => (files && history.length > 0 ? history[history.length - 1].epoch : 0);
   try {
@@ -147,7 +159,7 @@ export async function runTrainLoop<B, M extends object = Record<string, number>>
       let counted = false;
       let b = 0;
       for await (const batch of o.batches.epoch(epoch)) {
-        const r = o.step(batch, epoch, b);
+        const r = dp ? dp.counted(o.step(batch, epoch, b)) : o.step(batch, epoch, b);
         o.scheduler?.step();
         b += 1;
         if (!Number.isFinite(r.loss)) {
@@ -165,6 +177,10 @@ export async function runTrainLoop<B, M extends object = Record<string, number>>
           "img/s": seen / ((performance.now() - t0) / 1000) });
         await yieldToEventLoop();
         if (stopRequested()) throw new Interrupted(o.label, interruptedDetail(files, lastSaved(), o.epochs, epoch, b));
+      }
+      if (dp) {
+        dp.broadcastBuffers();
+        [lossSum, seen, correct] = dp.sum([lossSum, seen, correct]);
       }
       o.module.eval();
       const metrics = o.validate?.(epoch) ?? ({} as M);
@@ -192,6 +208,7 @@ export async function runTrainLoop<B, M extends object = Record<string, number>>
   } finally {
     progress.stop();
     unwatch();
+    detach?.();
   }
   o.module.eval();
   return history;

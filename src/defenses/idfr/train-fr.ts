@@ -7,10 +7,12 @@
 import { Rng } from "../../data/random.js";
 import type { ImageSet } from "../../data/types.js";
 import type { Classifier } from "../../models/classifier.js";
-import { accuracy } from "../../models/evaluate.js";
+import { accuracyOverRanks } from "../../models/evaluate-ranks.js";
 import { withFrozen, withFrozenAsync } from "../../models/freeze.js";
-import { cat, F, Generator, keep, nn, noGrad, optim, tensor, tidy, type Tensor } from "../../torch/index.js";
+import { F, Generator, keep, nn, noGrad, optim, tensor, tidy, type Tensor } from "../../torch/index.js";
 import { seedFor } from "../../core/seeds.js";
+import { localRows } from "../../distributed/data-parallel.js";
+import { catRowsOverRanks, gatherSharesInPlace, myShare } from "../../distributed/shard.js";
 import { indexBatches } from "../../train/batches.js";
 import { weightsFingerprint } from "../../models/io.js";
 import { dataIdentity } from "../../train/data-identity.js";
@@ -41,22 +43,31 @@ export function embedRows(target: Classifier, denoiser: InputDenoiser, data: Aug
   const correct = new Uint8Array(data.size);
   const labels = new Int32Array(data.size);
   const twin = new Int32Array(data.size);
-  for (let start = 0; start < data.size; start += batchSize) {
+  // With WORLD_SIZE > 1 each rank embeds its share of the batches; the others' it only draws the noise of,
+  // so its generator is where one process's would be. The embeddings are then gathered.
+  const share = myShare(Math.ceil(data.size / batchSize));
+  for (let start = 0, b = 0; start < data.size; start += batchSize, b++) {
     const rows = Uint32Array.from({ length: Math.min(batchSize, data.size - start) }, (_, k) => start + k);
+    rows.forEach((r) => {
+      labels[r] = data.clean.labels[data.source(r)];
+      // The AE of image i (row i) and its first Gaussian copy (row n + i) are twins.
+      twin[r] = data.gaussianRounds === 0 ? -1 : r < data.n ? r + data.n : r < 2 * data.n ? r - data.n : -1;
+    });
+    if (b < share.start || b >= share.start + share.count) {
+      tidy(() => data.batch(rows, false, generator));
+      continue;
+    }
     const [h, ok] = tidy(() => noGrad(() => {
       const { x, y } = data.batch(rows, false, generator);
       const emb = target.embed(denoiser.forward(onDevice(x, device)));
       return [keep(emb), target.head(emb).argmax(1).eq(onDevice(y, device)).toArray()] as const;
     }));
     parts.push(h);
-    rows.forEach((r, k) => {
-      correct[r] = ok[k];
-      labels[r] = data.clean.labels[data.source(r)];
-      // The AE of image i (row i) and its first Gaussian copy (row n + i) are twins.
-      twin[r] = data.gaussianRounds === 0 ? -1 : r < data.n ? r + data.n : r < 2 * data.n ? r - data.n : -1;
-    });
+    rows.forEach((r, k) => (correct[r] = ok[k]));
   }
-  const embeddings = cat(parts, 0);
+  const firstRow = share.start * batchSize;
+  gatherSharesInPlace(correct, firstRow, Math.max(0, Math.min(data.size, (share.start + share.count) * batchSize) - firstRow));
+  const embeddings = catRowsOverRanks(parts, target.embeddingDim, device);
   for (const p of parts) p.dispose();
   return { embeddings: keep(embeddings), labels, correct, twin };
 }
@@ -100,7 +111,7 @@ export async function trainRestorer(target: Classifier, denoiser: InputDenoiser,
         const y = onDevice(tensor(BigInt64Array.from(idx, (k) => BigInt(embedded.labels[pairs.first[k]])), [idx.length], "int64"), device);
         const h = embedded.embeddings.indexSelect(0, first).mul(alpha).add(embedded.embeddings.indexSelect(0, second).mul(alpha.rsub(1)));
         adam.zeroGrad();
-        const loss = F.crossEntropy(target.head(restorer.forward(h)), y);
+        const loss = F.crossEntropy(target.head(restorer.forward(localRows(h))), localRows(y));
         loss.backward();
         adam.step();
         return { loss: loss.item(), n: idx.length };
@@ -108,7 +119,7 @@ export async function trainRestorer(target: Classifier, denoiser: InputDenoiser,
       validate: run.val ? () => {
         const val = run.val!;
         const defended = (x: Tensor) => target.head(restorer.forward(target.embed(denoiser.forward(x))));
-        return { cleanAcc: accuracy(defended, val.clean, null, { device }), advAcc: accuracy(defended, val.clean, val.adversarial, { device }) };
+        return { cleanAcc: accuracyOverRanks(defended, val.clean, null, { device }), advAcc: accuracyOverRanks(defended, val.clean, val.adversarial, { device }) };
       } : undefined,
     }));
     const correct = embedded.correct.reduce((a, b) => a + b, 0);

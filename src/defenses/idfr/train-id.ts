@@ -8,10 +8,11 @@ import type { RunContext } from "../../core/context.js";
 import { Rng } from "../../data/random.js";
 import type { ImageSet } from "../../data/types.js";
 import type { Classifier } from "../../models/classifier.js";
-import { accuracy } from "../../models/evaluate.js";
+import { accuracyOverRanks } from "../../models/evaluate-ranks.js";
 import { withFrozenAsync } from "../../models/freeze.js";
 import { F, Generator, nn, noGrad, optim, tidy, type Tensor } from "../../torch/index.js";
 import { seedFor } from "../../core/seeds.js";
+import { localRows } from "../../distributed/data-parallel.js";
 import { indexBatches } from "../../train/batches.js";
 import { weightsFingerprint } from "../../models/io.js";
 import { dataIdentity } from "../../train/data-identity.js";
@@ -64,12 +65,12 @@ export async function trainDenoiser(target: Classifier, train: ImageSet, adversa
       step: (b) => tidy(() => {
         const rows = order.subarray(b * config.batchSize, (b + 1) * config.batchSize);
         const batch = data.batch(rows, config.idLoss === "feature-l1", epochDraws.generator!);
-        const x = onDevice(batch.x, device);
+        const x = onDevice(localRows(batch.x), device);
         adam.zeroGrad();
         const out = denoiser.forward(x);
         const loss = config.idLoss === "ce"
-          ? F.crossEntropy(target.forward(out), onDevice(batch.y, device))
-          : F.l1Loss(target.embed(out), noGrad(() => target.embed(onDevice(batch.clean!, device))));
+          ? F.crossEntropy(target.forward(out), onDevice(localRows(batch.y), device))
+          : F.l1Loss(target.embed(out), noGrad(() => target.embed(onDevice(localRows(batch.clean!), device))));
         loss.backward();
         adam.step();
         return { loss: loss.item(), n: rows.length };
@@ -77,7 +78,7 @@ export async function trainDenoiser(target: Classifier, train: ImageSet, adversa
       validate: run.val ? () => {
         const val = run.val!;
         const defended = (x: Tensor) => target.forward(denoiser.forward(x));
-        return { cleanAcc: accuracy(defended, val.clean, null, { device }), advAcc: accuracy(defended, val.clean, val.adversarial, { device }) };
+        return { cleanAcc: accuracyOverRanks(defended, val.clean, null, { device }), advAcc: accuracyOverRanks(defended, val.clean, val.adversarial, { device }) };
       } : undefined,
     }));
     return { denoiser, history };

@@ -12,6 +12,7 @@ import { loadSafetensors, randn, saveSafetensors, tensor, tidy, type Generator, 
 import { Progress } from "../../core/progress.js";
 import { imagesFingerprint } from "../../core/fingerprint.js";
 import { weightsFingerprint } from "../../models/io.js";
+import { computeSharded } from "../../distributed/shard.js";
 
 /** How the training AEs are made. */
 export interface AdversarialRecipe {
@@ -28,20 +29,28 @@ export interface AdversarialRecipe {
 /**
  * Attacks images `rows` of `set` in batches and writes each AE into `out` (float NCHW, one slot per
  * image of `set`) at its image's position. Each image's id is its position, so random starts do
- * not depend on how the rows are batched.
+ * not depend on how the rows are batched, nor on which rank of a multi-process run attacks them
+ * (every rank of the default group must call it with the same rows).
  */
 export function attackImages(attack: Attack<object>, set: ImageSet, rows: readonly number[], out: Float32Array, batchSize = 128,
   onBatch?: (count: number) => void): void {
   const size = imageSize(set.shape);
-  for (let start = 0; start < rows.length; start += batchSize) {
-    const idx = rows.slice(start, start + batchSize);
-    const adv = tidy(() => {
-      const x = tensor(cleanFloats(set, idx), [idx.length, ...set.shape.slice(1)]);
-      return attack.run(x, labelTensor(set, idx), { sampleIds: idx }).adversarial.toTypedArray() as Float32Array;
-    });
-    idx.forEach((i, r) => out.set(adv.subarray(r * size, (r + 1) * size), i * size));
-    onBatch?.(idx.length);
-  }
+  // With WORLD_SIZE > 1 each rank attacks its share of the rows and every rank gets them all.
+  computeSharded(rows, size, out, (mine) => {
+    // Progress counts all ranks' rows, estimated from this rank's (the shares are equal to one row).
+    let reported = 0;
+    for (let start = 0; start < mine.length; start += batchSize) {
+      const idx = mine.slice(start, start + batchSize);
+      const adv = tidy(() => {
+        const x = tensor(cleanFloats(set, idx), [idx.length, ...set.shape.slice(1)]);
+        return attack.run(x, labelTensor(set, idx), { sampleIds: idx }).adversarial.toTypedArray() as Float32Array;
+      });
+      idx.forEach((i, r) => out.set(adv.subarray(r * size, (r + 1) * size), i * size));
+      const total = Math.round(((start + idx.length) * rows.length) / mine.length);
+      onBatch?.(total - reported);
+      reported = total;
+    }
+  });
 }
 
 /**
