@@ -41,6 +41,8 @@ export interface CertifyResults {
   version: 1;
   /** What was smoothed: "defense DIR", "model DIR", with the dataset. */
   base: string;
+  /** Name in reports, when given. */
+  label?: string;
   dataset: string;
   settings: CertifySettings;
   images: CertifiedImage[];
@@ -72,6 +74,7 @@ export interface CertifySetOptions extends CertifySettings {
   /** Results file (JSON), written after every image; resumed when its settings match. */
   out?: string;
   base?: string;
+  label?: string;
   dataset?: string;
   /** Called after each image. */
   onImage?: (done: number, total: number, image: CertifiedImage) => void;
@@ -89,7 +92,7 @@ export function certifySet(base: BaseClassifier, set: ImageSet, o: CertifySetOpt
   checkSettings(o);
   const settings: CertifySettings = { sigma: o.sigma, n0: o.n0, n: o.n, alpha: o.alpha, seed: o.seed };
   const smoothed = new SmoothedClassifier(base, { sigma: o.sigma, numClasses: o.numClasses, batchSize: o.batchSize, seed: o.seed });
-  const results: CertifyResults = { format: "idfr-certify", version: 1, base: o.base ?? "", dataset: o.dataset ?? "", settings, images: [] };
+  const results: CertifyResults = { format: "idfr-certify", version: 1, base: o.base ?? "", ...(o.label ? { label: o.label } : {}), dataset: o.dataset ?? "", settings, images: [] };
   if (o.out && existsSync(o.out)) {
     const old = readJsonFile(o.out, "the certification results") as Partial<CertifyResults>;
     if (old.format === "idfr-certify" && JSON.stringify(old.settings) === JSON.stringify(settings) && old.base === results.base && Array.isArray(old.images)) {

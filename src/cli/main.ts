@@ -12,6 +12,7 @@ import { registerRunCommands } from "./run.js";
 import { registerListCommand } from "./list.js";
 import { registerConvertCommand } from "./convert.js";
 import { registerTrainDefenseCommand } from "./train-defense.js";
+import { registerCertifyCommand } from "./certify.js";
 
 const program = new Command("idfr")
   .description("IDFR (input denoising + feature restoring) adversarial defense for image classifiers, on libtorch")
@@ -29,6 +30,7 @@ registerReportCommand(program);
 registerListCommand(program);
 registerConvertCommand(program);
 registerTrainDefenseCommand(program);
+registerCertifyCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -49,6 +49,8 @@ export interface TrainConfig {
   mode: "standard" | "fast-at" | "pgd-at" | "gaussian";
   /** Mode "gaussian": the noise's standard deviation on the [0, 1] scale. */
   noiseSigma?: number;
+  /** Mode "pgd-at": PGD steps per batch (recorded with the run's settings; the inputs come from `run.adversarial`). */
+  pgdSteps?: number;
   /** Fast AT: l_inf radius and step (default 1.25 eps). */
   fastAtEps: number;
   fastAtAlpha?: number;
