@@ -99,3 +99,23 @@ test("a denoiser for smoothing trains on unclipped Gaussian copies only", () => 
   });
   assert.throws(() => new AugmentedSet(set, "none", 0, 0.5), /gaussianRounds: expected at least 1 round/);
 });
+
+test("Algorithm 2 with the adaptive adversary re-crafts its AEs through ID and the current FR each epoch", async () => {
+  const { trainRestorer } = await import("../../src/defenses/idfr/train-fr.js");
+  const { FrConfigSchema } = await import("../../src/defenses/idfr/config.js");
+  const denoiser = randomDenoiser(3);
+  const config = FrConfigSchema.parse({ epochs: 2, batchSize: 8, lr: 0.01, adversary: "adaptive", adaptiveSteps: 2, trainEps: [8 / 255] });
+  const adaptive = await trainRestorer(target, denoiser, set, "craft", config, { outDir: join(dir, "fr-a"), progress: "none" });
+  assert.equal(adaptive.history.length, 2);
+  assert.equal(adaptive.split.correct + adaptive.split.wrong, 2 * n);
+  const fixed = await trainRestorer(target, denoiser, set, new Float32Array(cleanFloats(set, Array.from({ length: n }, (_, i) => i))),
+    FrConfigSchema.parse({ ...config, adversary: "static" }), { outDir: join(dir, "fr-s"), progress: "none" });
+  const w = (m: { stateDict(): Map<string, { toArray(): unknown }> }) => [...m.stateDict().values()].map((t) => t.toArray() as number[]).flat();
+  assert.notDeepEqual(w(adaptive.restorer), w(fixed.restorer));
+});
+
+test("the stability loss trains against the target's class of the clean image", async () => {
+  const r = await trainDenoiser(target, set, null, IdConfigSchema.parse({ epochs: 1, width: 0.25, batchSize: 8, rows: "gaussian", sigma: 0.25, idLoss: "stability" }),
+    { outDir: join(dir, "stab"), progress: "none" });
+  assert.ok(Number.isFinite(r.history[0].loss));
+});
