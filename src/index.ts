@@ -12,3 +12,5 @@ export { NrpDefense, loadNrpDefense, loadNrpPurifier, saveNrpPurifier, trainNrp,
 export * from "./attacks/index.js";
 export * from "./eval/index.js";
 export * as data from "./data/index.js";
+export * from "./certify/index.js";
+export { PgdAtDefense, pgdAtInputs, PgdAtSettingsSchema, type PgdAtSettings } from "./defenses/pgd-at.js";
