@@ -15,3 +15,5 @@ export * as data from "./data/index.js";
 export { createServer, type Server, type ServeOptions } from "./serve/server.js";
 export type { ModelSpec, ServedModelInfo } from "./serve/protocol.js";
 export * as distributed from "./distributed/index.js";
+export * from "./certify/index.js";
+export { PgdAtDefense, pgdAtInputs, PgdAtSettingsSchema, type PgdAtSettings } from "./defenses/pgd-at.js";

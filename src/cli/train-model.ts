@@ -28,8 +28,10 @@ interface TrainModelOptions {
   momentum: number;
   weightDecay: number;
   schedule: "cosine" | "step" | "cyclic" | "none";
-  mode: "standard" | "fast-at";
+  mode: "standard" | "fast-at" | "pgd-at" | "gaussian";
   eps: number;
+  pgdSteps: number;
+  noiseSigma: number;
   seed: number;
   workers: number;
   augment: boolean;
@@ -54,8 +56,10 @@ export function registerTrainModelCommand(program: Command): void {
     .option("--momentum <x>", "SGD momentum (Nesterov)", nonNegativeNumber, 0.9)
     .option("--weight-decay <x>", "weight decay", nonNegativeNumber, 5e-4)
     .addOption(new Option("--schedule <name>", "learning-rate schedule").choices(["cosine", "step", "cyclic", "none"]).default("cosine"))
-    .addOption(new Option("--mode <name>", "standard training or fast adversarial training (FGSM + random start)").choices(["standard", "fast-at"]).default("standard"))
-    .option("--eps <r>", "fast-at l_inf radius, e.g. 8/255", epsilon, 8 / 255)
+    .addOption(new Option("--mode <name>", "standard training, fast adversarial training (FGSM + random start), PGD adversarial training, or Gaussian noise augmentation (a base classifier for randomized smoothing)").choices(["standard", "fast-at", "pgd-at", "gaussian"]).default("standard"))
+    .option("--eps <r>", "fast-at / pgd-at l_inf radius, e.g. 8/255", epsilon, 8 / 255)
+    .option("--pgd-steps <n>", "pgd-at: PGD steps per batch (steps of eps/4)", positiveInt, 7)
+    .option("--noise-sigma <x>", "gaussian: std of the noise added to every training image ([0, 1] scale)", positiveNumber, 0.25)
     .option("--seed <n>", "seed", nonNegativeInt, 0)
     .option("--workers <n>", "loader worker threads", nonNegativeInt, 1)
     .option("--no-augment", "no random crop/flip even for CIFAR/SVHN")
@@ -79,6 +83,7 @@ export function registerTrainModelCommand(program: Command): void {
       const { info, history } = await trainModel(model, { train, val: ds.splits.val ?? ds.splits.test }, {
         epochs: o.epochs, batchSize: o.batchSize, optimizer: o.optimizer, lr, momentum: o.momentum, weightDecay: o.weightDecay,
         schedule: o.schedule, mode: o.mode, fastAtEps: o.eps, seed: o.seed, workers: o.workers,
+        ...(o.mode === "gaussian" ? { noiseSigma: o.noiseSigma } : {}), ...(o.mode === "pgd-at" ? { pgdSteps: o.pgdSteps } : {}),
         augmentation: o.augment ? augmentationFor(o.data) : NO_AUGMENTATION,
       }, { ...contextFromFlags(o, { resume: o.resume ?? false }), outDir: o.out, dataset: ds.name, classes: ds.classes });
       const last = history[history.length - 1];

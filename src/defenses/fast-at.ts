@@ -25,6 +25,7 @@ import {
   trainClassifier, type AdversarialInputs, type EarlyStopping, type EpochRecord, type TrainConfig, type TrainRun,
 } from "../train/classifier.js";
 import { classifyByLogits, type Defense } from "./defense.js";
+import { pgdAtInputs } from "./pgd-at.js";
 import { fastAtSettings, type FastAtEarlyStop, type FastAtSettings } from "./fast-at-settings.js";
 
 /**
@@ -90,6 +91,9 @@ export function pgdCheck(images: ImageSet, eps: number, check: FastAtEarlyStop):
  */
 export function trainModel(model: SplitClassifier, data: { train: ImageSet; val?: ImageSet }, overrides: Partial<TrainConfig>,
   run: TrainRun, fastAt: Partial<FastAtSettings> = {}): Promise<{ info: ModelInfo; history: EpochRecord[] }> {
+  if (overrides.mode === "pgd-at") {
+    return trainClassifier(model, data, overrides, { ...run, adversarial: pgdAtInputs(overrides.fastAtEps ?? 8 / 255, overrides.pgdSteps ?? 7) });
+  }
   if (overrides.mode !== "fast-at") return trainClassifier(model, data, overrides, run);
   const settings = fastAtSettings({ ...fastAt, ...(overrides.fastAtEps !== undefined ? { eps: overrides.fastAtEps } : {}) });
   const config: Partial<TrainConfig> = { ...overrides, epochs: overrides.epochs ?? settings.epochs, fastAtEps: settings.eps };

@@ -22,6 +22,7 @@ import { IdfrSettingsSchema, type IdfrSettings } from "./idfr/config.js";
 import type { IdfrDefense } from "./idfr/defense.js";
 import { defend } from "./idfr/pipeline.js";
 import { NoDefense } from "./none.js";
+import { pgdAtEntry } from "./pgd-at.js";
 import { nrpDynamicEntry, nrpEntry } from "./nrp/entry.js";
 import { soapEntry } from "./soap/entry.js";
 import { adpDefenseEntry } from "./adp/entry.js";
@@ -108,6 +109,11 @@ async function trainedIdfr(env: DefenseEnv): Promise<IdfrDefense> {
   });
 }
 
+/** The `idfrAdaptive` section with the adaptive adversary as the default of both stages. */
+function adaptiveIdfrSettings(settings: IdfrSettings): IdfrSettings {
+  return { ...settings, id: { adversary: "adaptive", ...settings.id }, fr: { adversary: "adaptive", ...settings.fr } };
+}
+
 /** Every defense, in the paper's row order. */
 export const DEFENSES: readonly DefenseEntry[] = [
   { name: "none", label: "No Defense", description: "the target as it is", adaptive: "exact", group: "undefended", create: (env) => new NoDefense(env.target) },
@@ -131,6 +137,13 @@ export const DEFENSES: readonly DefenseEntry[] = [
     create: async (env) => (await trainedIdfr(env)).withoutRestorer() },
   { name: "id+fr", label: "IDFR", description: "IDFR: input denoiser and feature restorer", adaptive: "exact", group: "idfr", section: IDFR_SECTION,
     create: (env) => trainedIdfr(env) },
+  pgdAtEntry,
+  { name: "id-adaptive", label: "ID (adaptive)", description: "the adaptively trained ID alone (id+fr-adaptive without its FR)",
+    adaptive: "exact", group: "idfr", section: { key: "idfrAdaptive", schema: IdfrSettingsSchema },
+    create: async (env) => (await trainedIdfr({ ...env, settings: adaptiveIdfrSettings(env.settings as IdfrSettings) })).withoutRestorer() },
+  { name: "id+fr-adaptive", label: "IDFR (adaptive)", description: "IDFR with Algorithm 1 and 2's AEs crafted at every step through the current ID (and FR) and the frozen target (id.adversary and fr.adversary \"adaptive\")",
+    adaptive: "exact", group: "idfr", section: { key: "idfrAdaptive", schema: IdfrSettingsSchema },
+    create: (env) => trainedIdfr({ ...env, settings: adaptiveIdfrSettings(env.settings as IdfrSettings) }) },
 ];
 
 export const DEFENSE_NAMES = DEFENSES.map((d) => d.name);

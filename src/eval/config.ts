@@ -11,6 +11,7 @@ import { AttackSettingsSchema, type AttackSettings } from "../attacks/options.js
 import { DATASET_NAMES } from "../data/datasets.js";
 import { DEFENSE_NAMES } from "../defenses/registry.js";
 import { FastAtSettingsSchema } from "../defenses/fast-at-settings.js";
+import { PgdAtSettingsSchema } from "../defenses/pgd-at.js";
 import { ComDefendSettingsSchema } from "../defenses/comdefend/config.js";
 import { IdfrSettingsSchema } from "../defenses/idfr/config.js";
 import { ARCHITECTURES } from "../models/registry.js";
@@ -129,6 +130,10 @@ export const ExperimentSchema = z.strictObject({
   defenses: DefenseList.min(1),
   idfr: IdfrSettingsSchema.default({ id: {}, fr: {} }),
   fastAt: FastAtSettingsSchema.prefault({}),
+  /** Settings of the PGD-AT row (defenses/pgd-at.ts). */
+  pgdAt: PgdAtSettingsSchema.prefault({}),
+  /** Settings of the adaptively trained IDFR row ("id+fr-adaptive"); its stages default to the adaptive adversary. */
+  idfrAdaptive: IdfrSettingsSchema.default({ id: {}, fr: {} }),
   comdefend: ComDefendSettingsSchema.prefault({}),
   adp: AdpSettingsSchema.prefault({}),
   soap: SoapSettingsSchema.prefault({}),

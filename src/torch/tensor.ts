@@ -174,6 +174,8 @@ export class Tensor implements Disposable {
   unfold(dim: number, size: number, step: number): Tensor { return op("aten::unfold", [this, dim, size, step]); }
   /** Rows (along `dim`) picked by an int64 index tensor. */
   indexSelect(dim: number, index: Tensor): Tensor { return op("aten::index_select", [this, dim, index]); }
+  /** A copy with rows `index` along `dim` replaced by those of `source` (out of place). */
+  indexCopy(dim: number, index: Tensor, source: Tensor): Tensor { return op("aten::index_copy", [this, dim, index, source]); }
   /** Advanced indexing: `x[i0, i1, ...]` with int64/bool index tensors (null keeps a dimension whole). */
   index(indices: readonly (Tensor | null)[]): Tensor { return op("aten::index.Tensor", [this, indices]); }
   /** In-place `x[indices] = values`. */

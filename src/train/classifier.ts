@@ -17,7 +17,7 @@ import { accuracyOverRanks } from "../models/evaluate-ranks.js";
 import { saveClassifier, type ModelInfo } from "../models/io.js";
 import type { Classifier } from "../models/classifier.js";
 import type { SplitClassifier } from "../models/split.js";
-import { F, Generator, keep, noGrad, optim, tidy, tensor, type Tensor } from "../torch/index.js";
+import { F, Generator, keep, noGrad, optim, randnLike, tidy, tensor, type Tensor } from "../torch/index.js";
 import { seedFor } from "../core/seeds.js";
 import { localRows } from "../distributed/data-parallel.js";
 import { perRankSeed } from "../distributed/default-group.js";
@@ -42,8 +42,17 @@ export interface TrainConfig {
   stepEpochs: number;
   gamma: number;
   augmentation: Augmentation;
-  /** "fast-at" trains on FGSM examples from a random start (Wong et al. 2020); see defenses/fast-at.ts. */
-  mode: "standard" | "fast-at";
+  /**
+   * "fast-at" trains on FGSM examples from a random start (Wong et al. 2020; see defenses/fast-at.ts),
+   * "pgd-at" on PGD examples (Madry et al. 2018; see defenses/pgd-at.ts), both given as
+   * `run.adversarial`; "gaussian" on x + N(0, noiseSigma²), unclipped (Cohen et al. 2019's base
+   * classifier for randomized smoothing).
+   */
+  mode: "standard" | "fast-at" | "pgd-at" | "gaussian";
+  /** Mode "gaussian": the noise's standard deviation on the [0, 1] scale. */
+  noiseSigma?: number;
+  /** Mode "pgd-at": PGD steps per batch (recorded with the run's settings; the inputs come from `run.adversarial`). */
+  pgdSteps?: number;
   /** Fast AT: l_inf radius and step (default 1.25 eps). */
   fastAtEps: number;
   fastAtAlpha?: number;
@@ -126,7 +135,10 @@ function check(config: TrainConfig): void {
   if (!(config.lr > 0)) throw new RangeError(`lr: expected a positive number, got ${config.lr}`);
   if (!["sgd", "adam"].includes(config.optimizer)) throw new TypeError(`optimizer: expected "sgd" or "adam", got ${JSON.stringify(config.optimizer)}`);
   if (!["cosine", "step", "cyclic", "none"].includes(config.schedule)) throw new TypeError(`schedule: expected cosine, step, cyclic or none, got ${JSON.stringify(config.schedule)}`);
-  if (!["standard", "fast-at"].includes(config.mode)) throw new TypeError(`mode: expected "standard" or "fast-at", got ${JSON.stringify(config.mode)}`);
+  if (!["standard", "fast-at", "pgd-at", "gaussian"].includes(config.mode)) throw new TypeError(`mode: expected "standard", "fast-at", "pgd-at" or "gaussian", got ${JSON.stringify(config.mode)}`);
+  if (config.mode === "gaussian" && !(typeof config.noiseSigma === "number" && config.noiseSigma > 0 && Number.isFinite(config.noiseSigma))) {
+    throw new RangeError(`noiseSigma: expected a positive noise level for mode "gaussian", got ${config.noiseSigma}`);
+  }
   if (config.mode === "fast-at" && !(config.fastAtEps > 0 && config.fastAtEps <= 1)) throw new RangeError(`fastAtEps: expected a number in (0, 1], got ${config.fastAtEps}`);
 }
 
@@ -203,8 +215,8 @@ export async function trainClassifier(model: SplitClassifier, data: { train: Ima
   overrides: Partial<TrainConfig>, run: TrainRun): Promise<{ info: ModelInfo; history: EpochRecord[] }> {
   const config: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, ...overrides };
   check(config);
-  if (config.mode === "fast-at" && !run.adversarial) {
-    throw new TypeError(`mode "fast-at" needs adversarial inputs: train with trainModel (defenses/fast-at.ts), which supplies them`);
+  if ((config.mode === "fast-at" || config.mode === "pgd-at") && !run.adversarial) {
+    throw new TypeError(`mode "${config.mode}" needs adversarial inputs: train with trainModel (defenses/fast-at.ts), which supplies them`);
   }
   const stopping = run.earlyStopping;
   if (stopping) checkEarlyStopping(stopping);
@@ -228,7 +240,8 @@ export async function trainClassifier(model: SplitClassifier, data: { train: Ima
   const scheduler = learningRateScheduler(opt, config, totalSteps, stepsPerEpoch);
   const { workers: _workers, ...result } = config; // the worker count does not change the batches
   const { arch, width, numClasses, mean, std } = model.config;
-  const adversarial = config.mode === "fast-at" ? run.adversarial! : null;
+  const adversarial = config.mode === "fast-at" || config.mode === "pgd-at" ? run.adversarial!
+    : config.mode === "gaussian" ? gaussianInputs(config.noiseSigma!) : null;
 
   const epochDraws: { generator: Generator | null } = { generator: null };
   const best = new BestWeights();
@@ -296,4 +309,12 @@ export async function trainClassifier(model: SplitClassifier, data: { train: Ima
     opt.dispose();
     await loader.close(); // idle loader workers would otherwise live until the process exits
   }
+}
+
+/**
+ * Gaussian data augmentation for a smoothing base classifier (Cohen et al. 2019): x + N(0, σ²I),
+ * not clipped, drawn from the epoch's generator.
+ */
+export function gaussianInputs(sigma: number): AdversarialInputs {
+  return (_model, x, _y, generator) => tidy(() => x.add(randnLike(x, { generator }).mul(sigma)));
 }

@@ -3,7 +3,7 @@
  * training on it (standard; fast AT takes its adversarial inputs from defenses/fast-at.ts).
  */
 export {
-  trainClassifier, DEFAULT_TRAIN_CONFIG, earlyStopDecision, learningRateScheduler, type TrainConfig, type TrainRun, type EpochRecord, type AdversarialInputs, type EarlyStopping,
+  trainClassifier, gaussianInputs, DEFAULT_TRAIN_CONFIG, earlyStopDecision, learningRateScheduler, type TrainConfig, type TrainRun, type EpochRecord, type AdversarialInputs, type EarlyStopping,
 } from "./classifier.js";
 export { runTrainLoop, clearCheckpoint, loopFiles, type TrainLoopOptions, type LoopRecord, type StepResult, type LoopFiles } from "./loop.js";
 export { indexBatches, type BatchSource } from "./batches.js";

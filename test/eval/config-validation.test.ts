@@ -144,6 +144,6 @@ describe("dataset split and evalImages", () => {
         checked.push(c.name);
       }
     }
-    assert.equal(checked.length, 11);
+    assert.equal(checked.length, 13);
   });
 });

@@ -16,13 +16,16 @@ export const IdConfigSchema = z.strictObject({
   batchSize: z.number().int().positive().default(64).describe("ID batch size"),
   width: z.number().positive().default(1).describe("ID width multiplier (1 = Table 6)"),
   variant: z.enum(["paper", "reference-code"]).default("paper").describe("ID architecture: Table 6, or the authors' code (BN+ReLU last layer, layer-1 skip)"),
-  idLoss: z.enum(["ce", "feature-l1"]).default("ce").describe("ID loss: CE through the frozen target (Eq. 3), or L1 between embeddings (the authors' code)"),
+  idLoss: z.enum(["ce", "feature-l1", "stability"]).default("ce").describe("ID loss: CE through the frozen target (Eq. 3), L1 between embeddings (the authors' code), or stability: CE against the target's class of the clean image (Salman et al. 2020)"),
   gaussianRounds: z.number().int().nonnegative().default(1).describe("rounds of Gaussian-augmented clean copies per epoch"),
   sigma: z.number().nonnegative().default(0.1).describe("std of the Gaussian augmentation on the [0, 1] scale"),
   attack: z.enum(ATTACK_NAMES).default("bim").describe("attack making the training AEs"),
   trainEps: z.array(radiusSchema()).min(1).default([4 / 255, 8 / 255, 16 / 255]).describe("radii of the training AEs, cycled over the images, e.g. 4/255,8/255,16/255"),
   preset: z.enum(PRESET_NAMES).default("paper").describe("step preset of the training attack"),
   attackOptions: AttackSettingsSchema.default({}).describe("settings of the training attack overriding the preset (steps, stepSize, randomStart, ...)"),
+  adversary: z.enum(["static", "adaptive"]).default("static").describe("training AEs: made once on the attack model (the paper), or crafted anew at every step through the current ID and the frozen target with PGD (random start, steps of eps/4)"),
+  adaptiveSteps: z.number().int().positive().default(5).describe("PGD steps K of the adaptive adversary"),
+  rows: z.enum(["adversarial+gaussian", "gaussian"]).default("adversarial+gaussian").describe("training rows: AEs and Gaussian copies (Algorithm 1), or Gaussian copies only, unclipped (a denoiser for randomized smoothing at sigma)"),
   seed: z.number().int().nonnegative().default(0).describe("seed"),
 });
 export type IdConfig = z.output<typeof IdConfigSchema>;
@@ -34,6 +37,9 @@ export const FrConfigSchema = z.strictObject({
   pairing: z.enum(["paper", "pooled"]).default("paper").describe("Algorithm 2 pairing of X and X̃: the paper's, or pooled per label (the authors' code)"),
   gaussianRounds: z.number().int().nonnegative().default(1).describe("Gaussian-augmented clean copies whose embeddings join the AEs'"),
   sigma: z.number().nonnegative().default(0.1).describe("std of the FR's Gaussian augmentation on the [0, 1] scale"),
+  adversary: z.enum(["static", "adaptive"]).default("static").describe("FR training AEs: the ID's (made once), or crafted anew each epoch through the current ID, FR and the frozen target with PGD"),
+  adaptiveSteps: z.number().int().positive().default(5).describe("PGD steps K of the adaptive adversary"),
+  trainEps: z.array(radiusSchema()).min(1).default([4 / 255, 8 / 255, 16 / 255]).describe("radii of the adaptive adversary's AEs, cycled over the images"),
   seed: z.number().int().nonnegative().default(0).describe("seed"),
 });
 export type FrConfig = z.output<typeof FrConfigSchema>;

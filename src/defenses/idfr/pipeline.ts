@@ -15,7 +15,7 @@ import { PAPER_FR_CONFIG, PAPER_ID_CONFIG, type FrConfig, type IdConfig } from "
 import { IdfrDefense, loadDefense, readDefenseManifest, saveDefense, trainedOn } from "./defense.js";
 import { trainRestorer } from "./train-fr.js";
 import { trainDenoiser, type ValidationSet } from "./train-id.js";
-import { craftTrainingAdversarials } from "./training-data.js";
+import { craftTrainingAdversarials, type AdversarialRows } from "./training-data.js";
 import { attackSettingsFor } from "../../attacks/presets.js";
 import { imagesFingerprint } from "../../core/fingerprint.js";
 import { weightsFingerprint } from "../../models/io.js";
@@ -63,9 +63,16 @@ export async function defend(target: Classifier, train: ImageSet, o: DefendOptio
   let t = performance.now();
   const maker = o.attackModel ?? target;
   const aeRecipe = { ...recipe, ...(o.attackModel ? { attackModel: o.attackModel.arch } : {}) };
-  const adversarial = withFrozen(maker, () => craftTrainingAdversarials(maker, train, aeRecipe, { cachePath: join(o.outDir, "train-aes.safetensors"), progress: o.progress }));
+  // Static AEs are made once, and only when a stage reads them: the adaptive adversary crafts its
+  // own at every step, and a denoiser for smoothing trains on Gaussian copies only.
+  const gaussianOnly = idConfig.rows === "gaussian";
+  const needStatic = !gaussianOnly && (idConfig.adversary === "static" || (stages !== "id" && frConfig.adversary === "static"));
+  const adversarial = needStatic
+    ? withFrozen(maker, () => craftTrainingAdversarials(maker, train, aeRecipe, { cachePath: join(o.outDir, "train-aes.safetensors"), progress: o.progress }))
+    : null;
+  const frRows: AdversarialRows = gaussianOnly ? "none" : frConfig.adversary === "adaptive" ? "craft" : adversarial!;
   let val: ValidationSet | undefined;
-  if (o.val) {
+  if (o.val && !gaussianOnly) {
     const valAdv = withFrozen(maker, () => craftTrainingAdversarials(maker, o.val!, aeRecipe, { cachePath: join(o.outDir, "val-aes.safetensors"), progress: o.progress }));
     val = { clean: o.val, adversarial: valAdv };
   }
@@ -98,7 +105,7 @@ export async function defend(target: Classifier, train: ImageSet, o: DefendOptio
       log(`reusing the trained FR in ${o.outDir}`);
     } else {
       t = performance.now();
-      const r = await trainRestorer(target, defense.denoiser, train, adversarial, frConfig, { ...o, val });
+      const r = await trainRestorer(target, defense.denoiser, train, frRows, frConfig, { ...o, val });
       frHistory = r.history;
       frSplit = r.split;
       defense = new IdfrDefense(target, defense.denoiser, r.restorer);

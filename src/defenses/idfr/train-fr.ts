@@ -23,7 +23,10 @@ import type { InputDenoiser } from "./denoiser.js";
 import { makePairs, type Pairs } from "./pairing.js";
 import { FeatureRestorer } from "./restorer.js";
 import type { IdfrTrainRun } from "./train-id.js";
-import { AugmentedSet } from "./training-data.js";
+import { AugmentedSet, type AdversarialRows } from "./training-data.js";
+import { adaptivePgd } from "./adaptive.js";
+import { cleanFloats, labelTensor } from "../../data/tensors.js";
+import { imageSize } from "../../data/types.js";
 
 /** Embeddings h = f_enc(ID(x)) of every row, with labels, twins and the head's verdict. */
 export interface EmbeddedSet {
@@ -51,7 +54,7 @@ export function embedRows(target: Classifier, denoiser: InputDenoiser, data: Aug
     rows.forEach((r) => {
       labels[r] = data.clean.labels[data.source(r)];
       // The AE of image i (row i) and its first Gaussian copy (row n + i) are twins.
-      twin[r] = data.gaussianRounds === 0 ? -1 : r < data.n ? r + data.n : r < 2 * data.n ? r - data.n : -1;
+      twin[r] = data.gaussianRounds === 0 || data.adversarialCount === 0 ? -1 : r < data.n ? r + data.n : r < 2 * data.n ? r - data.n : -1;
     });
     if (b < share.start || b >= share.start + share.count) {
       tidy(() => data.batch(rows, false, generator));
@@ -76,7 +79,7 @@ export function embedRows(target: Classifier, denoiser: InputDenoiser, data: Aug
  * Trains a new restorer for `target` behind a trained denoiser (Algorithm 2). The target and the
  * denoiser must be on `run.device` already.
  */
-export async function trainRestorer(target: Classifier, denoiser: InputDenoiser, train: ImageSet, adversarial: Float32Array, config: FrConfig,
+export async function trainRestorer(target: Classifier, denoiser: InputDenoiser, train: ImageSet, adversarial: AdversarialRows, config: FrConfig,
   run: IdfrTrainRun = {}): Promise<{ restorer: FeatureRestorer; history: LoopRecord[]; split: { correct: number; wrong: number } }> {
   checkFrConfig(config);
   const device = runDevice(run.device);
@@ -84,7 +87,7 @@ export async function trainRestorer(target: Classifier, denoiser: InputDenoiser,
   const data = new AugmentedSet(train, adversarial, config.gaussianRounds, config.sigma);
   // One stream, in this order: the Gaussian copies' noise, then the restorer's initial weights.
   const draws = new Generator(seedFor.weights(config.seed));
-  const embedded = withFrozen(target, () => embedRows(target, denoiser, data, 256, device, draws));
+  let embedded = withFrozen(target, () => embedRows(target, denoiser, data, 256, device, draws));
   const restorer = nn.init.withInitGenerator(draws, () => new FeatureRestorer(target.embeddingDim)).to(device);
   draws.dispose();
   const adam = new optim.Adam(restorer.parameters(), { lr: config.lr });
@@ -98,6 +101,13 @@ export async function trainRestorer(target: Classifier, denoiser: InputDenoiser,
       label: "train FR", name: "fr", epochs: config.epochs, batches: indexBatches(steps), module: restorer, optimizer: adam, ctx: run,
       settings: { ...config, target: target.arch, targetWeights: weightsFingerprint(target), ...dataIdentity(train, run.dataset) },
       beginEpoch: (epoch) => {
+        if (adversarial === "craft") {
+          // The adaptive adversary: this epoch's AEs are crafted through the ID, the current FR and
+          // the target, and every row is embedded anew.
+          const fresh = withFrozen(target, () => adaptiveRestorerRows(target, denoiser, restorer, train, config, epoch, device));
+          embedded.embeddings.dispose();
+          embedded = fresh;
+        }
         const rng = new Rng(seedFor.frPairs(config.seed, epoch));
         pairs = makePairs({ ...embedded, numClasses }, config.pairing, rng);
         order = rng.permutation(pairs.first.length);
@@ -127,5 +137,41 @@ export async function trainRestorer(target: Classifier, denoiser: InputDenoiser,
   } finally {
     adam.dispose();
     embedded.embeddings.dispose();
+  }
+}
+
+/**
+ * Algorithm 2's rows for one epoch of the adaptive adversary: PGD AEs of every training image made
+ * through ID, the current FR and the frozen target (radii cycled as the ID's), then embedded with
+ * the epoch's Gaussian copies.
+ */
+function adaptiveRestorerRows(target: Classifier, denoiser: InputDenoiser, restorer: FeatureRestorer, train: ImageSet, config: FrConfig,
+  epoch: number, device: string): EmbeddedSet {
+  const n = train.shape[0];
+  const size = imageSize(train.shape);
+  const aes = new Float32Array(n * size);
+  const eps = config.trainEps;
+  const pipeline = (z: Tensor) => target.head(restorer.forward(target.embed(denoiser.forward(z))));
+  restorer.eval();
+  try {
+    for (let start = 0; start < n; start += 256) {
+      const idx = Array.from({ length: Math.min(256, n - start) }, (_, k) => start + k);
+      const adv = tidy(() => {
+        const x = onDevice(tensor(cleanFloats(train, idx), [idx.length, ...train.shape.slice(1)]), device);
+        const y = onDevice(labelTensor(train, idx), device);
+        return adaptivePgd(pipeline, x, y, { eps: idx.map((i) => eps[i % eps.length]), steps: config.adaptiveSteps,
+          sampleIds: idx.map((i) => i * 1000 + epoch), seed: seedFor.weights(config.seed) }).to("cpu").toTypedArray() as Float32Array;
+      });
+      aes.set(adv, start * size);
+    }
+  } finally {
+    restorer.train(true);
+  }
+  const data = new AugmentedSet(train, aes, config.gaussianRounds, config.sigma);
+  const draws = new Generator(seedFor.epochDraws(config.seed, epoch));
+  try {
+    return embedRows(target, denoiser, data, 256, device, draws);
+  } finally {
+    draws.dispose();
   }
 }

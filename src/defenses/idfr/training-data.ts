@@ -96,21 +96,44 @@ export function craftTrainingAdversarials(model: LogitsModel, set: ImageSet, rec
 }
 
 /**
- * Rows of the ID training set: row k < n is the AE of image k; row k >= n is a Gaussian-augmented
- * copy of image k mod n (round floor(k / n)). `batch` builds the input tensor of a list of rows.
+ * Where the adversarial rows of an {@link AugmentedSet} come from: AEs made beforehand (one per
+ * image, float NCHW), "craft" (the rows hold the clean image; the trainer attacks them at every
+ * step: the adaptive adversary), or "none" (Gaussian copies only: a denoiser for randomized smoothing).
+ */
+export type AdversarialRows = Float32Array | "craft" | "none";
+
+/**
+ * Rows of the ID training set: row k < n is the AE of image k (unless the set has no adversarial
+ * rows); the rest are Gaussian-augmented copies of image k mod n, one round of n after another.
+ * `batch` builds the input tensor of a list of rows.
  */
 export class AugmentedSet {
   readonly size: number;
   readonly n: number;
   readonly sample: number;
-  constructor(readonly clean: ImageSet, readonly adversarial: Float32Array, readonly gaussianRounds: number, readonly sigma: number) {
+  /** Rows before the first Gaussian copy (n, or 0 without adversarial rows). */
+  readonly adversarialCount: number;
+  readonly adversarial: Float32Array | null;
+  /** Whether x + noise is clipped to [0, 1] (the smoothing distribution is not). */
+  readonly clip: boolean;
+  constructor(readonly clean: ImageSet, adversarial: AdversarialRows, readonly gaussianRounds: number, readonly sigma: number, options: { clip?: boolean } = {}) {
     this.n = clean.shape[0];
     if (this.n === 0) throw new RangeError("the training set is empty");
     this.sample = imageSize(clean.shape);
-    if (adversarial.length !== this.n * this.sample) throw new RangeError(`adversarial examples: expected ${this.n * this.sample} values, got ${adversarial.length}`);
+    if (adversarial instanceof Float32Array) {
+      if (adversarial.length !== this.n * this.sample) throw new RangeError(`adversarial examples: expected ${this.n * this.sample} values, got ${adversarial.length}`);
+      this.adversarial = adversarial;
+    } else if (adversarial === "craft" || adversarial === "none") {
+      this.adversarial = null;
+    } else {
+      throw new TypeError(`adversarial rows: expected AEs (a Float32Array), "craft" or "none", got ${JSON.stringify(adversarial)}`);
+    }
     if (!Number.isInteger(gaussianRounds) || gaussianRounds < 0) throw new TypeError(`gaussianRounds: expected a non-negative integer, got ${gaussianRounds}`);
     if (!(sigma >= 0)) throw new RangeError(`sigma: expected a non-negative number, got ${sigma}`);
-    this.size = this.n * (1 + gaussianRounds);
+    this.adversarialCount = adversarial === "none" ? 0 : this.n;
+    if (this.adversarialCount === 0 && gaussianRounds === 0) throw new RangeError("gaussianRounds: expected at least 1 round when the set has no adversarial rows");
+    this.clip = options.clip ?? true;
+    this.size = this.adversarialCount + this.n * gaussianRounds;
   }
 
   /** Source image of a row. */
@@ -120,13 +143,14 @@ export class AugmentedSet {
 
   /** Whether a row is an adversarial example (else a Gaussian-augmented clean image). */
   isAdversarial(row: number): boolean {
-    return row < this.n;
+    return row < this.adversarialCount;
   }
 
   /**
    * Inputs [B, C, H, W] for `rows` (noise drawn on the CPU from `generator`, default the engine's
    * global generator) and their labels; with `withClean`, also the clean images they came from
-   * (the feature-l1 loss needs them).
+   * (the feature-l1 and stability losses need them). Adversarial rows of a "craft" set hold the
+   * clean image.
    */
   batch(rows: ArrayLike<number>, withClean = false, generator?: Generator): { x: Tensor; y: Tensor; clean: Tensor | null } {
     return tidy(() => {
@@ -137,12 +161,12 @@ export class AugmentedSet {
       const clean = withClean ? tensor(base, shape) : null;
       const noisy = new Float32Array(b);
       for (let k = 0; k < b; k++) {
-        if (this.isAdversarial(rows[k])) base.set(this.adversarial.subarray(sources[k] * this.sample, (sources[k] + 1) * this.sample), k * this.sample);
-        else noisy[k] = this.sigma;
+        if (!this.isAdversarial(rows[k])) noisy[k] = this.sigma;
+        else if (this.adversarial) base.set(this.adversarial.subarray(sources[k] * this.sample, (sources[k] + 1) * this.sample), k * this.sample);
       }
       const sigma = tensor(noisy, [b, 1, 1, 1]);
-      const x = tensor(base, shape).add(randn(shape, { generator }).mul(sigma)).clamp(0, 1);
-      return { x, y: labelTensor(this.clean, sources), clean };
+      const x = tensor(base, shape).add(randn(shape, { generator }).mul(sigma));
+      return { x: this.clip ? x.clamp(0, 1) : x, y: labelTensor(this.clean, sources), clean };
     });
   }
 }
