@@ -44,23 +44,9 @@ class PromiseWorker : public Napi::AsyncWorker {
   Napi::Promise Promise() const { return deferred_.Promise(); }
 
   void Execute() override {
-    try {
-      work_();
-    } catch (const c10::Error& e) {
-      SetError(e.what_without_backtrace());
-    } catch (const std::exception& e) {
-      SetError(e.what());
-    } catch (...) {
-      SetError("unknown C++ exception in a distributed operation");
-    }
+    if (std::optional<std::string> message = CaughtMessage(work_)) SetError(*message);
   }
-  void OnOK() override {
-    try {
-      deferred_.Resolve(done_(Env()));
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
-    }
-  }
+  void OnOK() override { ResolveGuarded(deferred_, Env(), done_); }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
  private:

@@ -7,6 +7,9 @@
 #include <c10/util/Exception.h>
 
 #include <exception>
+#include <functional>
+#include <optional>
+#include <string>
 
 namespace idfr {
 
@@ -35,6 +38,32 @@ struct ExportEntry {
 template <Napi::Value (*Fn)(const Napi::CallbackInfo&)>
 constexpr ExportEntry Export(const char* name) {
   return ExportEntry{name, Guarded<Fn>};
+}
+
+// The guard for work run off the JavaScript thread (Napi::AsyncWorker::Execute), where a C++
+// exception cannot become a JavaScript error directly: runs `work` and returns the message of what
+// it threw (libtorch's without its backtrace), or nothing when it returned normally.
+inline std::optional<std::string> CaughtMessage(const std::function<void()>& work) {
+  try {
+    work();
+    return std::nullopt;
+  } catch (const c10::Error& e) {
+    return std::string(e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    return std::string(e.what());
+  } catch (...) {
+    return std::string("unknown C++ exception in the native addon");
+  }
+}
+
+// Settles `deferred` with `value(env)`, or rejects it with the JavaScript error `value` threw
+// (back on the JavaScript thread, after work done by CaughtMessage).
+inline void ResolveGuarded(Napi::Promise::Deferred& deferred, Napi::Env env, const std::function<Napi::Value(Napi::Env)>& value) {
+  try {
+    deferred.Resolve(value(env));
+  } catch (const Napi::Error& e) {
+    deferred.Reject(e.Value());
+  }
 }
 
 }  // namespace idfr

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), "../../src");
 
 /** Bottom first: each layer may import only those before it (and itself). */
-export const LAYERS = ["core", "torch", "data", "models", "train", "attacks", "defenses", "eval", "serve", "cli"] as const;
+export const LAYERS = ["core", "torch", "data", "distributed", "models", "train", "attacks", "defenses", "eval", "certify", "serve", "cli"] as const;
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
