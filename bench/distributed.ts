@@ -15,13 +15,13 @@
  *   --json           print only the JSON result
  */
 import { spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { DataParallel, initFromEnv, destroyDefaultGroup, localRows, defaultGroup } from "../src/distributed/index.js";
 import { InputDenoiser } from "../src/defenses/idfr/denoiser.js";
 import { F, Generator, nn, optim, rand, randint, setNumThreads, tidy, keep } from "../src/torch/index.js";
 import { BenchCNN, FLOPS } from "./engine-workloads.js";
 import { median } from "./reference.js";
+import { freePort } from "../src/distributed/free-port.js";
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: number) => {
@@ -93,16 +93,6 @@ async function worker(threads: number, steps: number, batch: number): Promise<vo
   await destroyDefaultGroup();
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Runs `ranks` worker processes with `threads` threads each; resolves with rank 0's result. */
 async function run(ranks: number, threads: number, steps: number, batch: number): Promise<WorkerResult> {

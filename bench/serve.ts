@@ -26,6 +26,7 @@ import { enableFastPath } from "../src/models/fast-path.js";
 import { createClassifier, saveClassifier } from "../src/models/index.js";
 import { getNumThreads, inferenceMode, manualSeed, noGrad, rand, setNumThreads, tensor, tidy, type Tensor } from "../src/torch/index.js";
 import { median, PYTHON } from "./reference.js";
+import { freePort } from "../src/distributed/free-port.js";
 
 const REPS = Number(process.env.BENCH_REPS ?? 9);
 const WARMUP = 3;
@@ -175,17 +176,6 @@ async function forwardBench(dir: string) {
 interface Child {
   proc: ChildProcess;
   url: string;
-}
-
-/** A port nobody listens on now. */
-async function freePort(): Promise<number> {
-  const { createServer } = await import("node:net");
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolvePort(port));
-    }).on("error", reject);
-  });
 }
 
 /** The server as a child (logging warnings only, as a busy deployment would); resolves once ready. */

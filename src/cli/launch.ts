@@ -6,11 +6,11 @@
  * current step); a second one kills them.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { InvalidArgumentError, type Command } from "commander";
 import { nonNegativeInt, positiveInt } from "./parse.js";
+import { freePort } from "../distributed/free-port.js";
 
 export interface LaunchOptions {
   nproc: number;
@@ -46,16 +46,6 @@ export function rankCommand(command: readonly string[]): [string, string[]] {
   return [command[0], command.slice(1)];
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Forwards a child's output line by line, prefixed with its rank (rank 0's is passed unchanged). */
 function forward(child: ChildProcess, rank: number): void {

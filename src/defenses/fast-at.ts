@@ -24,7 +24,7 @@ import { F, noGrad, randLike, tensor, tidy, valueAndGrad, type Generator, type T
 import {
   trainClassifier, type AdversarialInputs, type EarlyStopping, type EpochRecord, type TrainConfig, type TrainRun,
 } from "../train/classifier.js";
-import { classifyByLogits, type Defense } from "./defense.js";
+import { RobustModelDefense } from "./robust-model.js";
 import { pgdAtInputs } from "./pgd-at.js";
 import { fastAtSettings, type FastAtEarlyStop, type FastAtSettings } from "./fast-at-settings.js";
 
@@ -102,26 +102,8 @@ export function trainModel(model: SplitClassifier, data: { train: ImageSet; val?
   return trainClassifier(model, data, config, { ...run, adversarial, earlyStopping });
 }
 
-export class FastAtDefense implements Defense {
-  readonly name = "fast-at";
-  readonly stochastic = false;
-  constructor(readonly target: Classifier, readonly robust: Classifier) {
-    if (robust.numClasses !== target.numClasses) throw new RangeError(`fast-at: the robust model has ${robust.numClasses} classes, the target ${target.numClasses}`);
-  }
-  /** The robust model: what this defense classifies with, so what a white-box attacker differentiates. */
-  get whiteboxModel(): Classifier {
-    return this.robust;
-  }
-  purify(x: Tensor): Tensor {
-    return x.clone();
-  }
-  attackForward(x: Tensor): Tensor {
-    return this.robust.eval().forward(x);
-  }
-  logits(x: Tensor): Tensor {
-    return noGrad(() => this.attackForward(x));
-  }
-  classify(x: Tensor): Tensor {
-    return classifyByLogits(this, x);
+export class FastAtDefense extends RobustModelDefense {
+  constructor(target: Classifier, robust: Classifier) {
+    super("fast-at", target, robust);
   }
 }

@@ -16,7 +16,7 @@ import type { SplitClassifier } from "../models/split.js";
 import { seedFor } from "../core/seeds.js";
 import { F, Generator, nn, noGrad, randLike, tidy, valueAndGrad, type Tensor } from "../torch/index.js";
 import { trainClassifier, type AdversarialInputs } from "../train/classifier.js";
-import { classifyByLogits, type Defense } from "./defense.js";
+import { RobustModelDefense } from "./robust-model.js";
 import type { Classifier } from "../models/classifier.js";
 import type { DefenseEntry, DefenseEnv } from "./registry.js";
 
@@ -89,25 +89,8 @@ export const pgdAtEntry: DefenseEntry = {
 };
 
 /** A robust copy that replaces the target: classifies with it, and is what white-box attacks differentiate. */
-export class PgdAtDefense implements Defense {
-  readonly name = "pgd-at";
-  readonly stochastic = false;
-  constructor(readonly target: Classifier, readonly robust: Classifier) {
-    if (robust.numClasses !== target.numClasses) throw new RangeError(`pgd-at: the robust model has ${robust.numClasses} classes, the target ${target.numClasses}`);
-  }
-  get whiteboxModel(): Classifier {
-    return this.robust;
-  }
-  purify(x: Tensor): Tensor {
-    return x.clone();
-  }
-  attackForward(x: Tensor): Tensor {
-    return this.robust.eval().forward(x);
-  }
-  logits(x: Tensor): Tensor {
-    return noGrad(() => this.attackForward(x));
-  }
-  classify(x: Tensor): Tensor {
-    return classifyByLogits(this, x);
+export class PgdAtDefense extends RobustModelDefense {
+  constructor(target: Classifier, robust: Classifier) {
+    super("pgd-at", target, robust);
   }
 }

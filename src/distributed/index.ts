@@ -11,3 +11,4 @@ export { distributedShard, type SamplerOptions } from "./sampler.js";
 export { broadcastJson, broadcastTensorMap, allGatherRows, allReduceNumbers } from "./exchange.js";
 export { computeSharded, myShare, sumOverRanks, catRowsOverRanks, gatherSharesInPlace } from "./shard.js";
 export { startDataParallel } from "./training.js";
+export { freePort } from "./free-port.js";

@@ -1,22 +1,12 @@
 /** Starting ranks of the distributed tests as child processes, on a free loopback port. */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { ROOT } from "../core/child.js";
+import { freePort } from "../../src/distributed/free-port.js";
+export { freePort };
 
 export const WORKER = join(ROOT, "test", "distributed", "fixtures", "rank-worker.ts");
 
-/** A port nobody listens on now (the OS's pick of an ephemeral one). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export interface RankProcess {
   child: ChildProcess;
