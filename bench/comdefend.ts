@@ -15,7 +15,7 @@ import { availableParallelism, loadavg } from "node:os";
 import { ComDefendDefense, ComDefendNets, comdefendLoss, CPU_TRAIN_IMAGES } from "../src/defenses/comdefend/index.js";
 import { createClassifier } from "../src/models/registry.js";
 import { Generator, getNumThreads, nn, optim, rand, tidy } from "../src/torch/index.js";
-import { median } from "./reference.js";
+import { itemsPerSecond } from "./reference.js";
 
 const REPS = Number(process.env.BENCH_REPS ?? 3);
 const DEVICE = process.env.BENCH_DEVICE ?? "cpu";
@@ -35,16 +35,7 @@ const CASES: Case[] = [
   { name: "paper 3x224x224 (32x32 tiles)", shape: [3, 224, 224], batch: 1, patch: 32, epochImages: [] },
 ];
 
-const timed = (fn: () => void): number => {
-  const t0 = performance.now();
-  fn();
-  return (performance.now() - t0) / 1000;
-};
-
-function rate(c: Case, fn: () => void): number {
-  fn();
-  return c.batch / median(Array.from({ length: REPS }, () => timed(fn)));
-}
+const rate = (c: Case, fn: () => void): number => itemsPerSecond(c.batch, REPS, fn);
 
 const results: Record<string, number> = {};
 console.log(`ComDefend bench on ${DEVICE}: ${getNumThreads()} threads, ${availableParallelism()} cores, load ${loadavg()[0].toFixed(1)}`);

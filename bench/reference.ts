@@ -14,6 +14,16 @@ export const PYTHON = process.env.BENCH_PYTHON ?? "/usr/bin/python3";
 
 export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/** Items per second of `fn` handling `items` each call: one warm-up call, then the median of `reps` timed calls. */
+export function itemsPerSecond(items: number, reps: number, fn: () => void): number {
+  fn();
+  return items / median(Array.from({ length: reps }, () => {
+    const t0 = performance.now();
+    fn();
+    return (performance.now() - t0) / 1000;
+  }));
+}
+
 export class Reference {
   private readonly lines: AsyncIterator<string>;
   private constructor(private readonly proc: ReturnType<typeof spawn>) {

@@ -14,6 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import time
+from reference_layers import ConvBnRelu
 
 DTYPES = {"F32": torch.float32, "F64": torch.float64, "I64": torch.int64, "I32": torch.int32, "U8": torch.uint8}
 
@@ -31,16 +32,6 @@ def read_safetensors(path):
         t = torch.frombuffer(bytearray(data[a:b]), dtype=DTYPES[v["dtype"]]) if b > a else torch.zeros(0, dtype=DTYPES[v["dtype"]])
         out[k] = t.reshape(v["shape"]).clone()
     return out
-
-
-class ConvBnRelu(nn.Module):
-    def __init__(self, cin, cout, stride=1):
-        super().__init__()
-        self.conv = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
-        self.bn = nn.BatchNorm2d(cout)
-
-    def forward(self, x):
-        return F.relu(self.bn(self.conv(x)))
 
 
 def out_ch(sd, key):

@@ -17,7 +17,7 @@ import { Rng } from "../src/data/random.js";
 import { jointLoss, newSoapModel, resolveSoapSettings, SoapDefense, type SoapAuxName, type SoapModelName } from "../src/defenses/soap/index.js";
 import { createClassifier } from "../src/models/registry.js";
 import { Generator, getNumThreads, optim, rand, randint, tidy, valueAndGrad, F } from "../src/torch/index.js";
-import { median } from "./reference.js";
+import { itemsPerSecond } from "./reference.js";
 
 const REPS = Number(process.env.BENCH_REPS ?? 3);
 const DEVICE = process.env.BENCH_DEVICE ?? "cpu";
@@ -36,16 +36,7 @@ const CASES: Case[] = [
   { name: "paper resnet/rot 3x32x32", model: "resnet", aux: "rot", shape: [3, 32, 32] },
 ];
 
-const timed = (fn: () => void): number => {
-  const t0 = performance.now();
-  fn();
-  return (performance.now() - t0) / 1000;
-};
-
-function rate(n: number, fn: () => void): number {
-  fn();
-  return n / median(Array.from({ length: REPS }, () => timed(fn)));
-}
+const rate = (n: number, fn: () => void): number => itemsPerSecond(n, REPS, fn);
 
 const results: Record<string, number> = {};
 console.log(`SOAP bench on ${DEVICE}: ${getNumThreads()} threads, ${availableParallelism()} cores, load ${loadavg()[0].toFixed(1)}`);
