@@ -8,7 +8,9 @@
  *    busy machine does not count) and wall-clock time. Ratios: PyTorch's time over idfr's.
  * 2. Load: the server as a child process on loopback, driven by autocannon with v2 infer requests
  *    of one image: requests/s, p50 and p99 latency, errors, at 1, 16 and 64 connections, dynamic
- *    batching on and off; then 10,000 requests with the server's resident memory sampled.
+ *    batching on and off; then, after a warm-up of 5,000 requests (V8 grows its old space and
+ *    libtorch its allocator caches before either settles), 10,000 requests with the server's
+ *    resident memory sampled every 250 ms: start, end, peak and the least-squares slope.
  *
  * DEFENSE_DIR defaults to the demo's ID+FR (runs/demo/cache/idfr-*); without one, a defense of the
  * demo's shapes (small CNN at width 0.5, ID at width 0.5, FR) with random weights is made in a
@@ -33,6 +35,9 @@ const WARMUP = 3;
 const BATCHES = [1, 16, 128];
 const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 8);
 const RSS_REQUESTS = Number(process.env.BENCH_RSS_REQUESTS ?? 10_000);
+const RSS_WARMUP = Number(process.env.BENCH_RSS_WARMUP ?? 5_000);
+/** BENCH_SKIP_LOAD_TABLE=1: only the resident-memory part of the load bench. */
+const SKIP_LOAD_TABLE = Boolean(process.env.BENCH_SKIP_LOAD_TABLE);
 /** Extra `idfr serve` flags for every server the bench starts, e.g. BENCH_SERVER_ARGS="--max-delay-ms 2". */
 const SERVER_ARGS = (process.env.BENCH_SERVER_ARGS ?? "").split(" ").filter(Boolean);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -215,9 +220,11 @@ async function loadBench(dir: string) {
     url: `${url}/v2/models/m/infer`, method: "POST", headers: { "content-type": "application/json" }, body, connections, ...o,
   });
   const rows: Record<string, unknown>[] = [];
-  console.log(`\nload: v2 infer, 1 image per request, ${LOAD_SECONDS} s per row; autocannon in this process, the server in a child`);
-  console.log("batching  conn     req/s   p50_ms   p99_ms  errors  non2xx  mean_batch");
-  for (const batching of [true, false]) {
+  if (!SKIP_LOAD_TABLE) {
+    console.log(`\nload: v2 infer, 1 image per request, ${LOAD_SECONDS} s per row; autocannon in this process, the server in a child`);
+    console.log("batching  conn     req/s   p50_ms   p99_ms  errors  non2xx  mean_batch");
+  }
+  for (const batching of SKIP_LOAD_TABLE ? [] : [true, false]) {
     const server = await startServer(dir, batching ? [] : ["--no-batching"]);
     try {
       await run(server.url, 4, { amount: 200 }); // warm-up
@@ -234,11 +241,12 @@ async function loadBench(dir: string) {
       await stopServer(server);
     }
   }
-  // Resident memory over RSS_REQUESTS requests, sampled every 250 ms.
+  // Resident memory over RSS_REQUESTS requests after RSS_WARMUP, sampled every 250 ms.
   const server = await startServer(dir, []);
   let memory: Record<string, unknown>;
   try {
-    await run(server.url, 4, { amount: 200 });
+    const warm = rssMiB(server.proc.pid!);
+    await run(server.url, 16, { amount: RSS_WARMUP });
     const samples: { t: number; rss: number }[] = [];
     const t0 = performance.now();
     const timer = setInterval(() => samples.push({ t: (performance.now() - t0) / 1000, rss: rssMiB(server.proc.pid!) }), 250);
@@ -248,14 +256,30 @@ async function loadBench(dir: string) {
     const end = rssMiB(server.proc.pid!);
     const tenth = samples[Math.floor(samples.length / 10)]?.rss ?? start;
     const peak = Math.max(start, end, ...samples.map((s) => s.rss));
-    memory = { requests: r.requests.total, errors: r.errors + r.timeouts, non2xx: r.non2xx, seconds: round(r.duration, 1), rss_start_mib: round(start, 1), rss_after_10pct_mib: round(tenth, 1), rss_end_mib: round(end, 1), rss_peak_mib: round(peak, 1) };
-    console.log(`\nresident memory over ${r.requests.total} requests (16 connections, ${r.duration.toFixed(1)} s, ${r.errors + r.timeouts} errors, ${r.non2xx} non-2xx): ` +
-      `${start.toFixed(1)} MiB before, ${tenth.toFixed(1)} MiB after 10 %, ${end.toFixed(1)} MiB at the end, peak ${peak.toFixed(1)} MiB`);
+    // Slope in MiB per 1,000 requests, taking requests as proportional to time at steady load.
+    const perThousand = slope(samples.map((s) => s.t), samples.map((s) => s.rss)) * r.duration / (r.requests.total / 1000);
+    memory = { warmup_requests: RSS_WARMUP, rss_before_warmup_mib: round(warm, 1), requests: r.requests.total, errors: r.errors + r.timeouts, non2xx: r.non2xx, seconds: round(r.duration, 1), rss_start_mib: round(start, 1), rss_after_10pct_mib: round(tenth, 1), rss_end_mib: round(end, 1), rss_peak_mib: round(peak, 1), rss_slope_mib_per_1000_requests: round(perThousand, 2) };
+    console.log(`\nresident memory: ${warm.toFixed(1)} MiB before a warm-up of ${RSS_WARMUP} requests; then over ${r.requests.total} requests (16 connections, ${r.duration.toFixed(1)} s, ${r.errors + r.timeouts} errors, ${r.non2xx} non-2xx): ` +
+      `${start.toFixed(1)} MiB before, ${tenth.toFixed(1)} MiB after 10 %, ${end.toFixed(1)} MiB at the end, peak ${peak.toFixed(1)} MiB, slope ${perThousand.toFixed(2)} MiB per 1,000 requests`);
   } finally {
     const code = await stopServer(server);
     console.log(`server exit code after SIGTERM: ${code}`);
   }
   return { rows, memory };
+}
+
+/** Least-squares slope of y over x. */
+function slope(x: number[], y: number[]): number {
+  if (x.length < 2) return 0;
+  const mx = x.reduce((a, b) => a + b, 0) / x.length;
+  const my = y.reduce((a, b) => a + b, 0) / y.length;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < x.length; i++) {
+    num += (x[i] - mx) * (y[i] - my);
+    den += (x[i] - mx) ** 2;
+  }
+  return den > 0 ? num / den : 0;
 }
 
 async function batchCounts(url: string): Promise<{ images: number; batches: number }> {
