@@ -14,8 +14,12 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
+
+#include <torch/csrc/autograd/custom_function.h>
 
 #include "guard.h"
 #include "tensor_box.h"
@@ -102,7 +106,61 @@ struct StoreBox {
   c10::intrusive_ptr<c10d::Store> store;
 };
 struct GroupBox {
-  std::unique_ptr<Group> group;
+  std::shared_ptr<Group> group;
+  int64_t id = 0;
+};
+
+// Groups by id, for the backward pass of a differentiable collective, which runs after the call
+// that recorded it returned: the graph keeps the id, and a destroyed group is an error then.
+std::mutex groups_mutex;
+std::unordered_map<int64_t, std::weak_ptr<Group>> groups_by_id;
+int64_t next_group_id = 1;
+
+int64_t RegisterGroup(const std::shared_ptr<Group>& group) {
+  std::lock_guard<std::mutex> lock(groups_mutex);
+  for (auto it = groups_by_id.begin(); it != groups_by_id.end();) it = it->second.expired() ? groups_by_id.erase(it) : std::next(it);
+  const int64_t id = next_group_id++;
+  groups_by_id[id] = group;
+  return id;
+}
+
+std::shared_ptr<Group> GroupById(int64_t id) {
+  std::lock_guard<std::mutex> lock(groups_mutex);
+  auto it = groups_by_id.find(id);
+  std::shared_ptr<Group> group = it == groups_by_id.end() ? nullptr : it->second.lock();
+  TORCH_CHECK(group, "the process group of a differentiable all-reduce was destroyed before the backward pass");
+  return group;
+}
+
+void AllReduceSumNow(Group& group, at::Tensor& t, int64_t timeout_ms) {
+  std::vector<at::Tensor> tensors{t};
+  c10d::AllreduceOptions opts;
+  opts.reduceOp = c10d::ReduceOp::SUM;
+  opts.timeout = std::chrono::milliseconds(timeout_ms);
+  group.AllReduce(tensors, opts)->wait(opts.timeout);
+}
+
+// Sum over ranks whose gradient is the sum over ranks of the incoming gradients (as
+// torch.distributed.nn's all_reduce): the collective a synchronised batch norm needs, since every
+// rank's loss depends on every rank's rows through the shared statistics. Every rank must run the
+// forward and the backward in the same order, as they do when they run the same step.
+struct AllReduceSumFunction : public torch::autograd::Function<AllReduceSumFunction> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, int64_t group_id, int64_t timeout_ms) {
+    ctx->saved_data["group"] = group_id;
+    ctx->saved_data["timeout"] = timeout_ms;
+    ctx->saved_data["like"] = at::empty({0}, x.options());
+    ctx->saved_data["sizes"] = x.sizes().vec();
+    at::Tensor out = x.contiguous().clone();
+    AllReduceSumNow(*GroupById(group_id), out, timeout_ms);
+    return out;
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
+    const at::Tensor like = ctx->saved_data["like"].toTensor();
+    // An undefined gradient still joins the collective, or the other ranks would wait for it.
+    at::Tensor g = grads[0].defined() ? grads[0].contiguous().clone() : at::zeros(ctx->saved_data["sizes"].toIntVector(), like.options());
+    AllReduceSumNow(*GroupById(ctx->saved_data["group"].toInt()), g, ctx->saved_data["timeout"].toInt());
+    return {g, at::Tensor(), at::Tensor()};
+  }
 };
 // A started collective and the tensors it reads and writes, kept alive until it is waited for.
 struct WorkBox {
@@ -210,19 +268,22 @@ Napi::Value CreateGroup(const Napi::CallbackInfo& info) {
                                                    : c10d::ProcessGroupGloo::createDeviceForHostname(hostname));
           // Two threads are enough for the few collectives in flight at once.
           opts->threads = 2;
-          out->group = std::make_unique<GroupOf<c10d::ProcessGroupGloo>>(
+          out->group = std::make_shared<GroupOf<c10d::ProcessGroupGloo>>(
               c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, size, opts));
         }
 #if defined(USE_C10D_NCCL)
         if (backend == "nccl") {
           auto opts = c10d::ProcessGroupNCCL::Options::create();
           opts->timeout = timeout;
-          out->group = std::make_unique<GroupOf<c10d::ProcessGroupNCCL>>(
+          out->group = std::make_shared<GroupOf<c10d::ProcessGroupNCCL>>(
               c10::make_intrusive<c10d::ProcessGroupNCCL>(store, rank, size, opts));
         }
 #endif
       },
-      [out](Napi::Env e) { return Wrap(e, new GroupBox{std::move(out->group)}, &kGroupTag); });
+      [out](Napi::Env e) {
+        const int64_t id = RegisterGroup(out->group);
+        return Wrap(e, new GroupBox{std::move(out->group), id}, &kGroupTag);
+      });
   worker->Queue();
   return worker->Promise();
 }
@@ -275,6 +336,17 @@ Napi::Value AllGather(const Napi::CallbackInfo& info) {
   return WrapWork(env, work, outputs[0]);
 }
 
+// allReduceSumDifferentiable(group, tensor, timeoutMs) -> tensor: the sum over ranks as a new
+// tensor, recorded for autograd (see AllReduceSumFunction); waits for the collective.
+Napi::Value AllReduceSumDifferentiable(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  GroupBox* box = Unwrap<GroupBox>(info[0], &kGroupTag, "process group");
+  if (!box->group) throw Napi::Error::New(env, "the process group has been destroyed");
+  const at::Tensor& x = UnwrapTensor(env, info[1], "allReduceSumDifferentiable tensor");
+  const auto timeout = static_cast<int64_t>(NumberArg(info, 2, "allReduceSumDifferentiable timeoutMs"));
+  return WrapTensor(env, AllReduceSumFunction::apply(x, box->id, timeout));
+}
+
 Napi::Value Barrier(const Napi::CallbackInfo& info) {
   return WrapWork(info.Env(), GroupArg(info).Barrier(), {});
 }
@@ -322,6 +394,7 @@ void InitDistributed(Napi::Env env, Napi::Object exports) {
       Export<AllReduce>("allReduce"),
       Export<Broadcast>("broadcast"),
       Export<AllGather>("allGather"),
+      Export<AllReduceSumDifferentiable>("allReduceSumDifferentiable"),
       Export<Barrier>("barrier"),
       Export<WaitWork>("waitWork"),
       Export<WaitWorkAsync>("waitWorkAsync"),

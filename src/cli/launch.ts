@@ -21,6 +21,8 @@ export interface LaunchOptions {
   masterPort?: number;
   /** Seconds the other ranks get to exit after SIGTERM before SIGKILL. */
   grace: number;
+  /** Batch norm with the global batch's statistics in every rank's training (IDFR_SYNC_BATCH_NORM=1). */
+  syncBatchNorm?: boolean;
 }
 
 /** What each rank is started with: the command and its torchrun environment. */
@@ -34,6 +36,7 @@ export function rankEnvironments(o: LaunchOptions & { masterPort: number }, thre
     GROUP_RANK: String(o.nodeRank),
     MASTER_ADDR: o.masterAddr,
     MASTER_PORT: String(o.masterPort),
+    ...(o.syncBatchNorm ? { IDFR_SYNC_BATCH_NORM: "1" } : {}),
     // The ranks share this node's cores (torchrun sets 1; sharing them out is faster on a CPU run).
     ...(process.env.OMP_NUM_THREADS ? {} : { OMP_NUM_THREADS: String(Math.max(1, Math.floor(threads / o.nproc))) }),
   }));
@@ -149,6 +152,7 @@ export function registerLaunchCommand(program: Command): void {
     .option("--node-rank <r>", "this node's index, 0 .. nnodes - 1 (node 0 hosts the rendezvous)", nonNegativeInt, 0)
     .option("--master-addr <host>", "address of node 0, where rank 0 opens the rendezvous store", "127.0.0.1")
     .option("--master-port <port>", "port of the rendezvous store (default: a free port on one node, 29500 across nodes)", positiveInt)
+    .option("--sync-batch-norm", "train with batch norm over the global batch (PyTorch's SyncBatchNorm) instead of each rank's rows; sets IDFR_SYNC_BATCH_NORM=1")
     .option("--grace <seconds>", "how long the other ranks get to exit after one failed, before they are killed", positiveInt, 10)
     .argument("<command...>", "the command each rank runs; a leading `idfr` runs this idfr")
     .action(async (command: string[], opts: LaunchOptions) => {

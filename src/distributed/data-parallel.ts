@@ -12,10 +12,17 @@
 import { allReduceNumbers } from "./exchange.js";
 import { cat, noGrad, tidy, type nn, type optim, type Tensor } from "../torch/index.js";
 import type { ProcessGroup } from "./process-group.js";
+import { synchronizeBatchNorm } from "./sync-batch-norm.js";
 
 export interface DataParallelOptions {
   /** Largest all-reduce, in bytes of gradient (DDP's default: 25 MiB). */
   bucketBytes?: number;
+  /**
+   * Batch norm with the global batch's statistics (PyTorch's SyncBatchNorm) while training;
+   * default false: each rank normalises with its own rows' statistics, as DDP does, and rank 0's
+   * running statistics are handed to the others after each epoch.
+   */
+  syncBatchNorm?: boolean;
 }
 
 /** Time and volume of the gradient all-reduces so far (for benchmarks and logs). */
@@ -45,10 +52,12 @@ export function localRows(t: Tensor): Tensor {
 export class DataParallel {
   readonly stats: ReduceStats = { steps: 0, milliseconds: 0, bytes: 0 };
   readonly #bucketBytes: number;
+  readonly #syncBatchNorm: boolean;
   #rows: { local: number; global: number } | null = null;
 
   constructor(readonly group: ProcessGroup, readonly module: nn.Module, options: DataParallelOptions = {}) {
     this.#bucketBytes = options.bucketBytes ?? 25 * 1024 * 1024;
+    this.#syncBatchNorm = options.syncBatchNorm ?? false;
     if (!(this.#bucketBytes > 0)) throw new RangeError(`bucketBytes: expected a positive number, got ${this.#bucketBytes}`);
   }
 
@@ -133,12 +142,19 @@ export class DataParallel {
     this.stats.milliseconds += performance.now() - t0;
   }
 
+  /** Whether the module's batch norms use the global batch's statistics (see {@link DataParallelOptions.syncBatchNorm}). */
+  get syncBatchNorm(): boolean {
+    return this.#syncBatchNorm;
+  }
+
   /**
-   * Makes `optimizer.step()` reduce the gradients first (Horovod's DistributedOptimizer), and
-   * makes {@link localRows} cut batches for this run. Returns the undo.
+   * Makes `optimizer.step()` reduce the gradients first (Horovod's DistributedOptimizer), makes
+   * {@link localRows} cut batches for this run, and synchronises batch norm when asked. Returns
+   * the undo.
    */
   attach(optimizer: optim.Optimizer): () => void {
     if (active) throw new Error("a data-parallel training is running already in this process");
+    const unsync = this.#syncBatchNorm ? synchronizeBatchNorm(this.module, this.group, () => this.#rows) : () => {};
     const step = optimizer.step;
     optimizer.step = () => {
       this.reduceGradients(optimizer.params);
@@ -147,6 +163,7 @@ export class DataParallel {
     active = this;
     return () => {
       optimizer.step = step;
+      unsync();
       active = null;
       this.#rows = null;
     };

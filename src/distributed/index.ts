@@ -10,5 +10,6 @@ export { DataParallel, localRows, shareOf, type DataParallelOptions, type Reduce
 export { distributedShard, type SamplerOptions } from "./sampler.js";
 export { broadcastJson, broadcastTensorMap, allGatherRows, allReduceNumbers } from "./exchange.js";
 export { computeSharded, myShare, sumOverRanks, catRowsOverRanks, gatherSharesInPlace } from "./shard.js";
-export { startDataParallel } from "./training.js";
+export { startDataParallel, syncBatchNormFromEnv } from "./training.js";
+export { synchronizeBatchNorm, type ShareOfStep } from "./sync-batch-norm.js";
 export { freePort } from "./free-port.js";

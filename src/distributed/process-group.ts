@@ -7,7 +7,7 @@
  */
 import { native } from "../torch/native.js";
 import type { GroupHandle, ReduceOpName, WorkHandle } from "../torch/native-distributed.js";
-import { empty, type Tensor } from "../torch/index.js";
+import { empty, Tensor } from "../torch/index.js";
 
 export type Backend = "gloo" | "nccl";
 export type { ReduceOpName };
@@ -159,6 +159,20 @@ export class ProcessGroup {
   }
   async allReduceAsync(tensors: readonly Tensor[], op: ReduceOpName = "sum"): Promise<void> {
     await this.startAllReduce(tensors, op).waitAsync();
+  }
+
+  /**
+   * The sum of `t` over ranks as a new tensor that autograd differentiates: the backward pass
+   * all-reduces the incoming gradient (torch.distributed.nn's all_reduce), so a loss on each rank
+   * that depends on the sum sends its gradient to every rank's `t`. Every rank must call it, and
+   * run the backward, at the same point of the same step.
+   */
+  allReduceSumDifferentiable(t: Tensor): Tensor {
+    try {
+      return new Tensor(native.distributed.allReduceSumDifferentiable(this.handle, t.handle, this.timeoutMs));
+    } catch (e) {
+      throw this.#failure("differentiable all-reduce (sum)")(e);
+    }
   }
 
   startBroadcast(tensors: readonly Tensor[], root = 0): Work {

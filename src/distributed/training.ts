@@ -9,10 +9,21 @@ import { DataParallel } from "./data-parallel.js";
 import { defaultGroup } from "./default-group.js";
 import { broadcastJson, broadcastTensorMap } from "./exchange.js";
 
-/** A DataParallel over the default group for `module`, or null when the process runs alone. */
-export function startDataParallel(module: nn.Module): DataParallel | null {
+/**
+ * A DataParallel over the default group for `module`, or null when the process runs alone. Batch
+ * norm is synchronised when IDFR_SYNC_BATCH_NORM=1 (`idfr launch --sync-batch-norm` sets it).
+ */
+export function startDataParallel(module: nn.Module, env: NodeJS.ProcessEnv = process.env): DataParallel | null {
   const group = defaultGroup();
-  return group && group.worldSize > 1 ? new DataParallel(group, module) : null;
+  return group && group.worldSize > 1 ? new DataParallel(group, module, { syncBatchNorm: syncBatchNormFromEnv(env) }) : null;
+}
+
+/** IDFR_SYNC_BATCH_NORM: "1"/"true" on, unset/"0"/"false" off; anything else is an error naming it. */
+export function syncBatchNormFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  const raw = env.IDFR_SYNC_BATCH_NORM;
+  if (raw === undefined || raw === "" || raw === "0" || raw === "false") return false;
+  if (raw === "1" || raw === "true") return true;
+  throw new RangeError(`IDFR_SYNC_BATCH_NORM: expected 1 or 0 (true or false), got ${JSON.stringify(raw)}`);
 }
 
 /**

@@ -22,6 +22,8 @@ export interface DistributedBinding {
   allReduce(group: GroupHandle, tensors: TensorHandle[], op: ReduceOpName, timeoutMs: number): WorkHandle;
   broadcast(group: GroupHandle, tensors: TensorHandle[], root: number, timeoutMs: number): WorkHandle;
   allGather(group: GroupHandle, outputs: TensorHandle[], input: TensorHandle): WorkHandle;
+  /** The sum over ranks as a new tensor recorded for autograd: its backward all-reduces the gradient. */
+  allReduceSumDifferentiable(group: GroupHandle, tensor: TensorHandle, timeoutMs: number): TensorHandle;
   barrier(group: GroupHandle): WorkHandle;
   waitWork(work: WorkHandle, timeoutMs: number): void;
   waitWorkAsync(work: WorkHandle, timeoutMs: number): Promise<void>;

@@ -49,6 +49,38 @@ describe("distributed training and failures (Gloo, two ranks)", { skip, timeout:
     for (let e = 0; e < 3; e++) assertClose([two.history[e].loss], [one.history[e].loss], 1e-5, `epoch ${e + 1} loss`);
   });
 
+  it("batch norm synchronised: two ranks reach the one-process weights and running statistics; per rank they do not", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "idfr-dist-syncbn-"));
+    const [portSync, portLocal] = [await freePort(), await freePort()];
+    // 37 rows in batches of 8: the last batch is split 2 + 3, so the shares are uneven too.
+    const env = { IDFR_TEST_MODEL: "bn" };
+    const single = startProcess([WORKER, "train", join(dir, "one.json")], env);
+    const synced = [0, 1].map((r) => startRank(r, 2, portSync, "train", [join(dir, "sync.json")], { ...env, IDFR_SYNC_BATCH_NORM: "1" }));
+    const local = [0, 1].map((r) => startRank(r, 2, portLocal, "train", [join(dir, "local.json")], env));
+    for (const p of [single, ...synced, ...local]) assert.equal((await p.exited).code, 0, p.output());
+    const one = JSON.parse(readFileSync(join(dir, "one.json"), "utf8"));
+    const sync = JSON.parse(readFileSync(join(dir, "sync.json"), "utf8"));
+    const perRank = JSON.parse(readFileSync(join(dir, "local.json"), "utf8"));
+    assert.ok(one.weights["1.running_var"], "the model has batch norm buffers");
+    for (const key of Object.keys(one.weights)) assertClose(sync.weights[key], one.weights[key], 1e-5, key);
+    for (let e = 0; e < 3; e++) assertClose([sync.history[e].loss], [one.history[e].loss], 1e-5, `epoch ${e + 1} loss`);
+    // Without synchronisation each rank normalises its own rows: the weights move elsewhere.
+    const gap = Math.max(...(one.weights["0.weight"] as number[]).map((v, i) => Math.abs(v - perRank.weights["0.weight"][i])));
+    assert.ok(gap > 1e-4, `per-rank batch norm should differ from the global batch's (gap ${gap})`);
+  });
+
+  it("batch norm synchronised, a last batch of one row (one rank has none): still the one-process weights", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "idfr-dist-syncbn1-"));
+    const port = await freePort();
+    const env = { IDFR_TEST_MODEL: "bn", IDFR_TEST_ROWS: "33" };
+    const single = startProcess([WORKER, "train", join(dir, "one.json")], env);
+    const ranks = [0, 1].map((r) => startRank(r, 2, port, "train", [join(dir, "two.json")], { ...env, IDFR_SYNC_BATCH_NORM: "1" }));
+    for (const p of [single, ...ranks]) assert.equal((await p.exited).code, 0, p.output());
+    const one = JSON.parse(readFileSync(join(dir, "one.json"), "utf8"));
+    const two = JSON.parse(readFileSync(join(dir, "two.json"), "utf8"));
+    for (const key of Object.keys(one.weights)) assertClose(two.weights[key], one.weights[key], 1e-5, key);
+  });
+
   it("a run checkpointed by one process resumes on two ranks and ends at the one-process weights", async () => {
     const dir = mkdtempSync(join(tmpdir(), "idfr-dist-resume-"));
     const ckpt = join(dir, "ckpt");

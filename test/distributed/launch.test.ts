@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { availableBackends } from "../../src/distributed/index.js";
 import { rankCommand, rankEnvironments } from "../../src/cli/launch.js";
+import { syncBatchNormFromEnv } from "../../src/distributed/index.js";
 import { freePort, startProcess, WORKER } from "./helpers.js";
 
 const skip = availableBackends().includes("gloo") ? false : "the addon was built without Gloo";
@@ -16,6 +17,12 @@ describe("idfr launch", { timeout: 60_000 }, () => {
     const envs = rankEnvironments({ nproc: 2, nnodes: 2, nodeRank: 1, masterAddr: "10.0.0.1", masterPort: 29500, grace: 1 }, 8);
     assert.deepEqual(envs.map((e) => [e.RANK, e.LOCAL_RANK, e.WORLD_SIZE, e.MASTER_ADDR, e.MASTER_PORT]),
       [["2", "0", "4", "10.0.0.1", "29500"], ["3", "1", "4", "10.0.0.1", "29500"]]);
+    assert.equal(envs[0].IDFR_SYNC_BATCH_NORM, undefined, "batch norm is per rank unless asked");
+    const synced = rankEnvironments({ nproc: 2, nnodes: 1, nodeRank: 0, masterAddr: "127.0.0.1", masterPort: 29500, grace: 1, syncBatchNorm: true }, 2);
+    assert.deepEqual(synced.map((e) => e.IDFR_SYNC_BATCH_NORM), ["1", "1"]);
+    assert.equal(syncBatchNormFromEnv({ IDFR_SYNC_BATCH_NORM: "1" }), true);
+    assert.equal(syncBatchNormFromEnv({}), false);
+    assert.throws(() => syncBatchNormFromEnv({ IDFR_SYNC_BATCH_NORM: "yes" }), /IDFR_SYNC_BATCH_NORM: expected 1 or 0 \(true or false\), got "yes"/);
     assert.throws(() => rankCommand([]), /expected a command after --/);
     assert.match(rankCommand(["idfr", "run", "demo"])[1][0], /bin[/\\]idfr\.js$/);
   });

@@ -1,0 +1,79 @@
+/**
+ * Synchronised batch norm (PyTorch's SyncBatchNorm) for a data-parallel run: in training mode every
+ * BatchNorm2d normalises with the statistics of the global batch, not of its rank's rows, so a
+ * model with batch norm trains on N ranks as it would in one process on the whole batch (the
+ * running statistics are then the same on every rank, too).
+ *
+ * Each rank sums x − c and (x − c)² per channel over its rows (c = the running mean, the same on
+ * every rank, so that the variance E[(x−c)²] − E[x−c]² does not cancel badly), and the sums go
+ * through a differentiable all-reduce. Its backward sums the gradients that reach the statistics
+ * on every rank, which is what makes the parameter gradients those of the global batch: a rank's
+ * loss depends on the other ranks' rows through the shared mean and variance.
+ *
+ * The data-parallel gradient is a weighted sum (a rank's loss is the mean over its rows, weighted
+ * by rows/globalRows): the statistics' gradient is weighted the same way before the sum and
+ * unweighted after it, so uneven shares stay exact. A rank with no rows of a short batch (it
+ * computes on one row with weight 0) contributes nothing to the statistics.
+ */
+import { cat, nn, noGrad, scalar, type Tensor } from "../torch/index.js";
+import type { ProcessGroup } from "./process-group.js";
+
+/** This rank's rows and the global batch's, for the current step (null: the step did not cut its batch). */
+export type ShareOfStep = () => { local: number; global: number } | null;
+
+/** Forward exactly `x`, backward the gradient times `a`. */
+function scaleGradient(x: Tensor, a: number): Tensor {
+  const fixed = x.detach();
+  return fixed.add(x.sub(fixed).mul(a));
+}
+
+/** Batch norm of `x` with the global batch's statistics (training mode), updating the running ones as PyTorch does. */
+function syncedBatchNorm(bn: nn.BatchNorm2d, x: Tensor, group: ProcessGroup, share: ShareOfStep): Tensor {
+  if (x.ndim !== 4 || x.size(1) !== bn.numFeatures) throw new RangeError(`BatchNorm2d(${bn.numFeatures}): expected input [N, ${bn.numFeatures}, H, W], got [${x.shape}]`);
+  const c = bn.numFeatures;
+  const rows = share();
+  const weight = rows ? rows.local / rows.global : 1 / group.worldSize;
+  const shift = bn.runningMean ? bn.runningMean.detach().view([1, c, 1, 1]) : null;
+  const centred = shift ? x.sub(shift) : x;
+  const count = x.numel / c;
+  let local = cat([centred.sum([0, 2, 3]), centred.square().sum([0, 2, 3]), scalar(count, { dtype: x.dtype, device: x.device }).view([1])], 0);
+  if (weight === 0) local = local.mul(0);
+  const summed = scaleGradient(group.allReduceSumDifferentiable(scaleGradient(local, weight === 0 ? 0 : 1 / weight)), weight);
+  const total = summed.narrow(0, 2 * c, 1).item();
+  if (!(total > 0)) throw new RangeError(`BatchNorm2d(${c}): the global batch has no values to normalise over`);
+  const meanShifted = summed.narrow(0, 0, c).div(total);
+  const variance = summed.narrow(0, c, c).div(total).sub(meanShifted.square()).clamp(0);
+  const mean = bn.runningMean ? meanShifted.add(bn.runningMean.detach()) : meanShifted;
+  let y = x.sub(mean.view([1, c, 1, 1])).mul(variance.add(bn.eps).rsqrt().view([1, c, 1, 1]));
+  if (bn.weight) y = y.mul(bn.weight.view([1, c, 1, 1]));
+  if (bn.bias) y = y.add(bn.bias.view([1, c, 1, 1]));
+  if (bn.training && bn.runningMean && bn.runningVar) {
+    const [runningMean, runningVar, m] = [bn.runningMean, bn.runningVar, bn.momentum];
+    const unbiased = total > 1 ? total / (total - 1) : 1;
+    noGrad(() => {
+      runningMean.mul_(1 - m).add_(mean.detach().mul(m));
+      runningVar.mul_(1 - m).add_(variance.detach().mul(m * unbiased));
+    });
+  }
+  if (bn.training && bn.numBatchesTracked) {
+    const counter = bn.numBatchesTracked;
+    noGrad(() => counter.add_(1));
+  }
+  return y;
+}
+
+/**
+ * Makes every BatchNorm2d in `module` normalise with the global batch's statistics while it is in
+ * training mode (in eval mode it uses its running statistics, as before). Returns the undo.
+ */
+export function synchronizeBatchNorm(module: nn.Module, group: ProcessGroup, share: ShareOfStep): () => void {
+  const norms = module.namedModules().map(([, m]) => m).filter((m): m is nn.BatchNorm2d => m instanceof nn.BatchNorm2d);
+  if (norms.some((m) => Object.hasOwn(m, "forward"))) throw new Error("synchronizeBatchNorm: a batch norm of this model has its forward replaced already (fast path, or synchronised twice)");
+  for (const bn of norms) {
+    const own = bn.forward.bind(bn);
+    bn.forward = (x: Tensor): Tensor => (bn.training || bn.runningMean === null ? syncedBatchNorm(bn, x, group, share) : own(x));
+  }
+  return () => {
+    for (const bn of norms) delete (bn as Partial<nn.BatchNorm2d>).forward;
+  };
+}
