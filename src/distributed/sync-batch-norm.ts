@@ -4,9 +4,10 @@
  * model with batch norm trains on N ranks as it would in one process on the whole batch (the
  * running statistics are then the same on every rank, too).
  *
- * Each rank sums x − c and (x − c)² per channel over its rows (c = the running mean, the same on
- * every rank, so that the variance E[(x−c)²] − E[x−c]² does not cancel badly), and the sums go
- * through a differentiable all-reduce. Its backward sums the gradients that reach the statistics
+ * Each rank sums x per channel over its rows; an all-reduce of these (no gradient) gives the global
+ * mean c. Then each rank sums x − c and (x − c)², and these sums go through a differentiable
+ * all-reduce (c is a constant there: the mean c + E[x − c] and the variance E[(x−c)²] − E[x−c]²
+ * are exact for any constant, and with c the mean the variance does not cancel). Its backward sums the gradients that reach the statistics
  * on every rank, which is what makes the parameter gradients those of the global batch: a rank's
  * loss depends on the other ranks' rows through the shared mean and variance.
  *
@@ -33,17 +34,21 @@ function syncedBatchNorm(bn: nn.BatchNorm2d, x: Tensor, group: ProcessGroup, sha
   const c = bn.numFeatures;
   const rows = share();
   const weight = rows ? rows.local / rows.global : 1 / group.worldSize;
-  const shift = bn.runningMean ? bn.runningMean.detach().view([1, c, 1, 1]) : null;
-  const centred = shift ? x.sub(shift) : x;
+  // The global mean first, as a constant shift c (no gradient: the formulas below are exact for any
+  // constant c, and with c the mean the variance E[(x−c)²] − E[x−c]² does not cancel).
   const count = x.numel / c;
-  let local = cat([centred.sum([0, 2, 3]), centred.square().sum([0, 2, 3]), scalar(count, { dtype: x.dtype, device: x.device }).view([1])], 0);
+  const plain = noGrad(() => cat([x.detach().sum([0, 2, 3]), scalar(count, { dtype: x.dtype, device: x.device }).view([1])], 0).mul(weight === 0 ? 0 : 1));
+  group.allReduce([plain], "sum");
+  const total = plain.narrow(0, c, 1).item();
+  if (!(total > 0)) throw new RangeError(`BatchNorm2d(${c}): the global batch has no values to normalise over`);
+  const shift = plain.narrow(0, 0, c).div(total);
+  const centred = x.sub(shift.view([1, c, 1, 1]));
+  let local = cat([centred.sum([0, 2, 3]), centred.square().sum([0, 2, 3])], 0);
   if (weight === 0) local = local.mul(0);
   const summed = scaleGradient(group.allReduceSumDifferentiable(scaleGradient(local, weight === 0 ? 0 : 1 / weight)), weight);
-  const total = summed.narrow(0, 2 * c, 1).item();
-  if (!(total > 0)) throw new RangeError(`BatchNorm2d(${c}): the global batch has no values to normalise over`);
   const meanShifted = summed.narrow(0, 0, c).div(total);
   const variance = summed.narrow(0, c, c).div(total).sub(meanShifted.square()).clamp(0);
-  const mean = bn.runningMean ? meanShifted.add(bn.runningMean.detach()) : meanShifted;
+  const mean = meanShifted.add(shift);
   let y = x.sub(mean.view([1, c, 1, 1])).mul(variance.add(bn.eps).rsqrt().view([1, c, 1, 1]));
   if (bn.weight) y = y.mul(bn.weight.view([1, c, 1, 1]));
   if (bn.bias) y = y.add(bn.bias.view([1, c, 1, 1]));
