@@ -163,7 +163,14 @@ export const ExperimentSchema = z.strictObject({
     sweep: z.strictObject({ attack: z.enum(ATTACK_NAMES), eps: z.array(radiusSchema()).min(1) }).optional(),
     /** Test images of the adaptive cells: a class-balanced subset of the evaluated images (default: all of them). */
     evalImages: z.number().int().positive().optional(),
-  }).default({ attacks: ["pgd"], eotSamples: 10, preset: "standard", attackOptions: {}, extra: {}, worstCase: false }),
+    /**
+     * Runs of each adaptive attack (default 1). With more, run r > 0 crafts its AEs again with the
+     * attack seeded by deriveSeed(seed, r) and the defenses' random draws continuing their streams,
+     * and the cell reports the mean accuracy, the sample standard deviation and the per-sample worst
+     * case over the runs (as randomised defenses such as ADP are reported: Croce et al. 2022).
+     */
+    runs: z.number().int().positive().max(100).default(1),
+  }).default({ attacks: ["pgd"], eotSamples: 10, preset: "standard", attackOptions: {}, extra: {}, worstCase: false, runs: 1 }),
   /** Test images evaluated per cell (classes balanced). */
   evalImages: z.number().int().positive().default(1000),
   seed: z.number().int().nonnegative().default(0),

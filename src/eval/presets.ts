@@ -132,7 +132,7 @@ function baselines(): ExperimentInput[] {
       defenses: ["none", "adp"],
       eps: ["8/255", "16/255"],
       adp: { preset: "cpu", ensemble: 1 },
-      adaptive: { attacks: ["apgd-ce"], evalImages: 20, eotSamples: 2, attackOptions: { steps: 10 } },
+      adaptive: { attacks: ["apgd-ce"], evalImages: 20, eotSamples: 2, attackOptions: { steps: 10 }, runs: 3 },
       evalImages: 100,
     },
   ];

@@ -40,6 +40,16 @@ export const ResultRecordSchema = z.object({
    * accuracy-against-ε charts and the masking check, left out of the tables and averages.
    */
   sweep: z.boolean().optional(),
+  /**
+   * An adaptive attack run several times (config adaptive.runs): each run's accuracy, their sample
+   * standard deviation, and the fraction of images classified correctly in every run (the
+   * per-sample worst case). `accuracy` is then the mean over runs.
+   */
+  runs: z.strictObject({
+    accuracies: z.array(z.number().min(0).max(1)).min(2),
+    std: z.number().nonnegative(),
+    everyRun: z.number().min(0).max(1),
+  }).optional(),
 });
 export type ResultRecord = z.output<typeof ResultRecordSchema>;
 

@@ -10,6 +10,7 @@ import { attackEntry, makeAttack, type AttackName } from "../attacks/presets.js"
 import type { AttackSettings } from "../attacks/options.js";
 import { engineSettings, runContext, type RunContext } from "../core/context.js";
 import { cpus } from "node:os";
+import { deriveSeed } from "../core/seeds.js";
 import { writeFileAtomic } from "../core/atomic-write.js";
 import { Progress } from "../core/progress.js";
 import { DEFENSE_NAMES, defenseEntry } from "../defenses/registry.js";
@@ -50,6 +51,8 @@ export interface AeSource {
   /** Key of the model (transfer, whitebox) or defense (adaptive) the AEs are made on. */
   on: string;
   eot?: number;
+  /** Run r > 0 of a repeated adaptive attack (config adaptive.runs); absent for run 0. */
+  run?: number;
   key: string;
   /** The images attacked: the evaluated set, or its adaptive subset (config.adaptive.evalImages). */
   images: "eval" | "adaptive";
@@ -64,6 +67,8 @@ export interface Cell {
   ae: AeSource | null;
   /** For a worst-case cell: the AE sets whose per-sample worst case it measures (then `ae` is null). */
   parts?: AeSource[];
+  /** For a repeated adaptive attack: the AE set of every run (the first is `ae`). */
+  runs?: AeSource[];
   /** The images the cell measures (see AeSource.images). */
   images: "eval" | "adaptive";
 }
@@ -154,16 +159,20 @@ export function planCells(config: ExperimentConfig, keys: RunKeys, preset?: stri
 function adaptiveCells(config: ExperimentConfig, keys: RunKeys, i: number, base: Pick<Cell["record"], "dataset" | "target" | "preset">): Cell[] {
   const a = config.adaptive;
   const defenses = a.defenses ? config.defenses.filter((d) => a.defenses!.includes(d)) : config.defenses;
-  const source = (attack: AttackName, eps: number, d: string): AeSource => {
-    const src = { threat: "adaptive" as const, attack, eps, preset: a.preset, options: settingsFor(attack, a.attackOptions), on: keys.defense(d, i), eot: a.eotSamples };
+  const source = (attack: AttackName, eps: number, d: string, run = 0): AeSource => {
+    // Run 0 is the one-run cell (same key, same AEs); a later run reseeds the attack where it takes a seed.
+    const seeded = run > 0 && (attackEntry(attack).settings as readonly string[]).includes("seed") ? { seed: deriveSeed(config.seed, run) } : {};
+    const src = { threat: "adaptive" as const, attack, eps, preset: a.preset, options: { ...settingsFor(attack, a.attackOptions), ...seeded }, on: keys.defense(d, i), eot: a.eotSamples, ...(run > 0 ? { run } : {}) };
     return { ...src, key: specHash({ evalKey: keys.adaptiveKey, ...src }), images: "adaptive" };
   };
+  const repeated = (attack: AttackName, eps: number, d: string): AeSource[] | undefined =>
+    a.runs > 1 ? Array.from({ length: a.runs }, (_, r) => source(attack, eps, d, r)) : undefined;
   const cells = new Map<string, Cell>();
-  const add = (d: string, attack: string, eps: number, ae: AeSource | null, parts?: AeSource[]): void => {
-    const key = specHash({ cell: "adaptive", aeKey: ae?.key ?? parts!.map((p) => p.key), d: keys.defense(d, i) });
+  const add = (d: string, attack: string, eps: number, ae: AeSource | null, parts?: AeSource[], runs?: AeSource[]): void => {
+    const key = specHash({ cell: "adaptive", aeKey: runs?.map((p) => p.key) ?? ae?.key ?? parts!.map((p) => p.key), d: keys.defense(d, i) });
     // Only the sweep plans radii beyond the config's ε list; their records say so.
     const sweep = config.eps.includes(eps) ? {} : { sweep: true };
-    if (!cells.has(key)) cells.set(key, { key, defenseName: d, targetIndex: i, ae, ...(parts ? { parts } : {}), images: "adaptive", record: { ...base, defense: d, threat: "adaptive", attack, eps, ...sweep } });
+    if (!cells.has(key)) cells.set(key, { key, defenseName: d, targetIndex: i, ae, ...(parts ? { parts } : {}), ...(runs ? { runs } : {}), images: "adaptive", record: { ...base, defense: d, threat: "adaptive", attack, eps, ...sweep } });
   };
   // Adaptive cells on a subset of the images get the subset's clean accuracy, which their tables and
   // charts show beside them (otherwise a robust accuracy could sit above a clean one from other images).
@@ -175,11 +184,11 @@ function adaptiveCells(config: ExperimentConfig, keys: RunKeys, i: number, base:
   }
   const attacksOf = (d: string): AttackName[] => [...a.attacks, ...(a.extra[d] ?? []).filter((x) => !a.attacks.includes(x))];
   for (const attack of a.attacks) {
-    for (const eps of config.eps) for (const d of defenses) add(d, attack, eps, source(attack, eps, d));
+    for (const eps of config.eps) for (const d of defenses) add(d, attack, eps, source(attack, eps, d), undefined, repeated(attack, eps, d));
   }
   for (const d of config.defenses) {
     for (const attack of attacksOf(d).slice(a.attacks.length)) {
-      for (const eps of config.eps) add(d, attack, eps, source(attack, eps, d));
+      for (const eps of config.eps) add(d, attack, eps, source(attack, eps, d), undefined, repeated(attack, eps, d));
     }
   }
   if (a.worstCase) {
@@ -226,7 +235,22 @@ export async function runExperiment(config: ExperimentConfig, o: RunOptions): Pr
       const set = cell.images === "adaptive" ? data.adaptiveSet : data.evalSet;
       const logits = (x: Tensor) => defense.logits(x);
       let correct: number;
-      if (cell.parts) {
+      let runs: ResultRecord["runs"];
+      if (cell.runs) {
+        // The mean over runs, their spread, and the images that survive every run.
+        const alive = new Uint8Array(set.shape[0]).fill(1);
+        const accuracies: number[] = [];
+        for (const run of cell.runs) {
+          const predicted = predictOverRanks(logits, set, (await make.aes({ ...cell, ae: run })).data, { device: ctx.device });
+          let right = 0;
+          predicted.forEach((p, k) => { if (p === set.labels[k]) right += 1; else alive[k] = 0; });
+          accuracies.push(right / set.shape[0]);
+        }
+        const mean = accuracies.reduce((x, y) => x + y, 0) / accuracies.length;
+        const std = Math.sqrt(accuracies.reduce((x, y) => x + (y - mean) ** 2, 0) / (accuracies.length - 1));
+        runs = { accuracies, std, everyRun: alive.reduce((x, v) => x + v, 0) / set.shape[0] };
+        correct = Math.round(mean * set.shape[0]);
+      } else if (cell.parts) {
         // A sample counts only if the defense classifies it correctly under every part's AE.
         const alive = new Uint8Array(set.shape[0]).fill(1);
         for (const part of cell.parts) {
@@ -239,7 +263,8 @@ export async function runExperiment(config: ExperimentConfig, o: RunOptions): Pr
         correct = countCorrectOverRanks(logits, set, ae ? ae.data : null, { device: ctx.device });
       }
       const n = set.shape[0];
-      const record: ResultRecord = { ...cell.record, n, accuracy: correct / n, ci95: wilson95(correct, n), seconds: (performance.now() - t0) / 1000 };
+      const accuracy = runs ? runs.accuracies.reduce((x, y) => x + y, 0) / runs.accuracies.length : correct / n;
+      const record: ResultRecord = { ...cell.record, n, accuracy, ci95: wilson95(correct, n), ...(runs ? { runs } : {}), seconds: (performance.now() - t0) / 1000 };
       cache.writeCell(cell.key, record);
       records.push(record);
       make.stats.cellsComputed += 1;

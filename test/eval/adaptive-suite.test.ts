@@ -1,6 +1,6 @@
 /** The adaptive suite: extra attacks per defense, the per-sample worst case, the ε sweep and the masking check. */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -92,5 +92,37 @@ describe("the masking check on hand-made records", () => {
     const rows = maskingChecks([rec("none", 16 / 255, 0.5), rec("none", 64 / 255, 0.02), rec("jpeg-q50", 32 / 255, 0.05), rec("jpeg-q50", 64 / 255, 0.4), rec("tvm", 16 / 255, 0.9)]);
     assert.deepEqual(rows.map((r) => [r.defense, Math.round(r.eps * 255), r.flagged]), [["none", 64, false], ["jpeg-q50", 64, true]]);
     assert.match(renderMarkdown([rec("jpeg-q50", 64 / 255, 0.4)]), /JPEG\(q=50\).*64\/255: 40\.0 % — \*\*possible gradient masking\*\*/);
+  });
+});
+
+describe("an adaptive attack repeated over runs (adaptive.runs)", () => {
+  const repeated: ExperimentInput = { ...suite, name: "adaptive-runs", defenses: ["none"], adaptive: { attacks: ["pgd"], runs: 3, evalImages: 40 } };
+  it("reports the mean, the sample standard deviation and the every-run share; run 0 is the one-run cell", async () => {
+    const out = mkdtempSync(join(tmpdir(), "idfr-adaptive-runs-"));
+    await runExperiment(parseExperiment(repeated), { outDir: out, progress: "none" });
+    const records = validateResults(JSON.parse(readFileSync(join(out, "results.json"), "utf8")));
+    const cell = records.find((r) => r.threat === "adaptive" && r.attack === "pgd")!;
+    const runs = cell.runs!;
+    assert.equal(runs.accuracies.length, 3);
+    const mean = runs.accuracies.reduce((a, b) => a + b, 0) / 3;
+    assert.ok(Math.abs(cell.accuracy - mean) < 1e-12);
+    assert.ok(Math.abs(runs.std - Math.sqrt(runs.accuracies.reduce((a, b) => a + (b - mean) ** 2, 0) / 2)) < 1e-12);
+    assert.ok(runs.everyRun <= Math.min(...runs.accuracies) + 1e-12, `every-run share ${runs.everyRun} above a run ${runs.accuracies}`);
+    // Each run crafted its own AEs (PGD's random start reseeded): three sets, not all equal.
+    const sets = readdirSync(join(out, "cache")).filter((f) => f.startsWith("aes-")).map((f) => loadSafetensors(join(out, "cache", f)).tensors.get("adversarial")!.toArray() as number[]);
+    assert.equal(sets.length, 3);
+    assert.ok(sets.some((s) => s.some((v, i) => v !== sets[0][i])), "the runs' AEs differ");
+    // The one-run config in the same folder reuses run 0's AEs and gets run 0's accuracy.
+    await runExperiment(parseExperiment({ ...repeated, adaptive: { attacks: ["pgd"], evalImages: 40 } }), { outDir: out, progress: "none" });
+    const single = validateResults(JSON.parse(readFileSync(join(out, "results.json"), "utf8"))).find((r) => r.threat === "adaptive" && r.attack === "pgd")!;
+    assert.equal(single.runs, undefined);
+    assert.equal(single.accuracy, runs.accuracies[0]);
+    // The table shows mean ± std (every run), and its note says so.
+    const table = buildTables(records).find((t) => t.threat === "adaptive")!;
+    assert.match(table.rows[0].cells[1], /^\d+\.\d±\d+\.\d \(\d+\.\d\)$/);
+    assert.match(renderMarkdown(records), /mean ± standard deviation over 3 runs/);
+  });
+  it("runs must be a positive integer", () => {
+    assert.throws(() => parseExperiment({ ...repeated, adaptive: { attacks: ["pgd"], runs: 0 } }), /adaptive\.runs/);
   });
 });

@@ -39,6 +39,8 @@ export interface ReportTable {
   /** Per target, the models its transfer AEs were crafted on; and the presets, as found in the records. */
   surrogates: { target: string; models: string[] }[];
   presets: string[];
+  /** Most runs behind a repeated adaptive value (config adaptive.runs; 1 when none was repeated). */
+  runs: number;
 }
 
 /** Marks a value the records do not have. */
@@ -86,7 +88,8 @@ function buildTable(index: RecordIndex, dataset: string, threat: string, targets
         ? [index.clean(dataset, col.target, defense, threat)]
         : epsilons.map((eps) => index.get({ dataset, target: col.target, defense, threat, attack: col.attack, eps }));
       for (const r of cellRecords) if (r) (found = true, used.push(r));
-      return cellRecords.map((r) => (r ? percent(r.accuracy) : MISSING)).join("/");
+      // A repeated attack shows its mean ± the standard deviation over runs.
+      return cellRecords.map((r) => (r ? (r.runs ? `${percent(r.accuracy)}±${percent(r.runs.std)} (${percent(r.runs.everyRun)})` : percent(r.accuracy)) : MISSING)).join("/");
     });
     if (found) rows.push({ defense, label: defenseLabel(defense), cells });
   }
@@ -104,6 +107,7 @@ function buildTable(index: RecordIndex, dataset: string, threat: string, targets
       models: sortPlain(used.flatMap((r) => (r.target === target && r.threat === "transfer" && r.surrogate ? [r.surrogate] : []))),
     })).filter((s) => s.models.length > 0),
     presets: sortPlain(used.flatMap((r) => (r.preset ? [r.preset] : []))),
+    runs: Math.max(1, ...used.map((r) => r.runs?.accuracies.length ?? 1)),
   };
 }
 
@@ -119,6 +123,7 @@ export function tableNote(t: ReportTable): string {
     parts.push(`Adversarial examples crafted on ${on.join("; ")}.`);
   }
   if (t.presets.length) parts.push(`Preset: ${t.presets.join(", ")}.`);
+  if (t.runs > 1) parts.push(`a±s (w): the mean ± standard deviation over ${t.runs} runs of the attack, and in brackets the share of images classified correctly in every run (the worst case).`);
   if (t.rows.some((r) => r.cells.some((c) => c.includes(MISSING)))) parts.push(`${MISSING} = not evaluated.`);
   return parts.join(" ");
 }
