@@ -19,7 +19,7 @@ function kill(...ps: { child: { kill: (s: NodeJS.Signals) => boolean } }[]): voi
   for (const p of ps) p.child.kill("SIGKILL");
 }
 
-describe("distributed training and failures (Gloo, two ranks)", { skip, timeout: 60_000 }, () => {
+describe("distributed training and failures (Gloo, two ranks)", { skip, timeout: 240_000 }, () => {
   it("two ranks reach the one-process weights within 1e-5 (SGD, uneven last batch)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "idfr-dist-"));
     const port = await freePort();
