@@ -14,7 +14,7 @@ export const EXPERIMENT_PRESETS = [
   { name: "paper-imagenet", description: "Table 3: pretrained ResNet50 (224 px) and InceptionV3 (299 px) on an image folder at 16/255 (--data DIR --target-resnet50 DIR --target-inception DIR)" },
   { name: "baselines", description: "the paper's nine defenses (NRP, Fast AT, ComDefend, Feature Squeezing, JPEG x3, TVM, ADP, SOAP) and IDFR on the embedded Fashion-MNIST; the demo's adaptive suite" },
   { name: "paper-ablation", description: "Table 5: ID vs ID+FR with ResNet50 on CIFAR-10 and SVHN (--data DIR --svhn DIR)" },
-  { name: "adaptive-fmnist", description: "embedded Fashion-MNIST, the demo's target: undefended, Fast AT, PGD AT, IDFR as the paper trains it, IDFR trained against the adaptive adversary; AutoAttack standard through each, plus transfer and white-box BIM; ~30 min on 2 cores (--full: paper sizes)" },
+  { name: "adaptive-fmnist", description: "embedded Fashion-MNIST, the demo's target: undefended, Fast AT, PGD AT, IDFR as the paper trains it, IDFR trained against the adaptive adversary; AutoAttack standard through each, plus transfer and white-box BIM; about 50 min on 2 cores with the demo's models cached (--full: paper sizes)" },
 ] as const;
 export type PresetId = (typeof EXPERIMENT_PRESETS)[number]["name"];
 export const PRESETS: readonly PresetId[] = EXPERIMENT_PRESETS.map((p) => p.name);
