@@ -16,7 +16,7 @@
  * unweighted after it, so uneven shares stay exact. A rank with no rows of a short batch (it
  * computes on one row with weight 0) contributes nothing to the statistics.
  */
-import { cat, nn, noGrad, scalar, type Tensor } from "../torch/index.js";
+import { cat, full, nn, noGrad, type Tensor } from "../torch/index.js";
 import type { ProcessGroup } from "./process-group.js";
 
 /** This rank's rows and the global batch's, for the current step (null: the step did not cut its batch). */
@@ -35,12 +35,14 @@ function syncedBatchNorm(bn: nn.BatchNorm2d, x: Tensor, group: ProcessGroup, sha
   const rows = share();
   const weight = rows ? rows.local / rows.global : 1 / group.worldSize;
   // The global mean first, as a constant shift c (no gradient: the formulas below are exact for any
-  // constant c, and with c the mean the variance E[(x−c)²] − E[x−c]² does not cancel).
+  // constant c, and with c the mean the variance E[(x−c)²] − E[x−c]² does not cancel), and the
+  // global count of values per channel (summed, not derived from the batch's rows: the module may
+  // see more rows than the batch has, e.g. clean and adversarial copies together). A rank with no
+  // rows of a short batch contributes nothing. Both stay tensors, so nothing waits for the host.
   const count = x.numel / c;
-  const plain = noGrad(() => cat([x.detach().sum([0, 2, 3]), scalar(count, { dtype: x.dtype, device: x.device }).view([1])], 0).mul(weight === 0 ? 0 : 1));
+  const plain = noGrad(() => cat([x.detach().sum([0, 2, 3]), full([1], count, { dtype: x.dtype, device: x.device })], 0).mul(weight === 0 ? 0 : 1));
   group.allReduce([plain], "sum");
-  const total = plain.narrow(0, c, 1).item();
-  if (!(total > 0)) throw new RangeError(`BatchNorm2d(${c}): the global batch has no values to normalise over`);
+  const total = plain.narrow(0, c, 1);
   const shift = plain.narrow(0, 0, c).div(total);
   const centred = x.sub(shift.view([1, c, 1, 1]));
   let local = cat([centred.sum([0, 2, 3]), centred.square().sum([0, 2, 3])], 0);
@@ -54,10 +56,10 @@ function syncedBatchNorm(bn: nn.BatchNorm2d, x: Tensor, group: ProcessGroup, sha
   if (bn.bias) y = y.add(bn.bias.view([1, c, 1, 1]));
   if (bn.training && bn.runningMean && bn.runningVar) {
     const [runningMean, runningVar, m] = [bn.runningMean, bn.runningVar, bn.momentum];
-    const unbiased = total > 1 ? total / (total - 1) : 1;
     noGrad(() => {
+      const unbiased = total.div(total.sub(1).clamp(1));
       runningMean.mul_(1 - m).add_(mean.detach().mul(m));
-      runningVar.mul_(1 - m).add_(variance.detach().mul(m * unbiased));
+      runningVar.mul_(1 - m).add_(variance.detach().mul(unbiased).mul(m));
     });
   }
   if (bn.training && bn.numBatchesTracked) {
