@@ -183,11 +183,13 @@ Box* Unwrap(const Napi::Value& value, const napi_type_tag* tag, const char* what
   return value.As<Napi::External<Box>>().Data();
 }
 
-Group& GroupArg(const Napi::CallbackInfo& info) {
+GroupBox& LiveGroupBoxArg(const Napi::CallbackInfo& info) {
   GroupBox* box = Unwrap<GroupBox>(info[0], &kGroupTag, "process group");
   if (!box->group) throw Napi::Error::New(info.Env(), "the process group has been destroyed");
-  return *box->group;
+  return *box;
 }
+
+Group& GroupArg(const Napi::CallbackInfo& info) { return *LiveGroupBoxArg(info).group; }
 
 double NumberArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
   if (info.Length() <= i || !info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a number");
@@ -340,11 +342,10 @@ Napi::Value AllGather(const Napi::CallbackInfo& info) {
 // tensor, recorded for autograd (see AllReduceSumFunction); waits for the collective.
 Napi::Value AllReduceSumDifferentiable(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  GroupBox* box = Unwrap<GroupBox>(info[0], &kGroupTag, "process group");
-  if (!box->group) throw Napi::Error::New(env, "the process group has been destroyed");
+  const int64_t id = LiveGroupBoxArg(info).id;
   const at::Tensor& x = UnwrapTensor(env, info[1], "allReduceSumDifferentiable tensor");
   const auto timeout = static_cast<int64_t>(NumberArg(info, 2, "allReduceSumDifferentiable timeoutMs"));
-  return WrapTensor(env, AllReduceSumFunction::apply(x, box->id, timeout));
+  return WrapTensor(env, AllReduceSumFunction::apply(x, id, timeout));
 }
 
 Napi::Value Barrier(const Napi::CallbackInfo& info) {

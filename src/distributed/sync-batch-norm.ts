@@ -40,7 +40,10 @@ function syncedBatchNorm(bn: nn.BatchNorm2d, x: Tensor, group: ProcessGroup, sha
   // see more rows than the batch has, e.g. clean and adversarial copies together). A rank with no
   // rows of a short batch contributes nothing. Both stay tensors, so nothing waits for the host.
   const count = x.numel / c;
-  const plain = noGrad(() => cat([x.detach().sum([0, 2, 3]), full([1], count, { dtype: x.dtype, device: x.device })], 0).mul(weight === 0 ? 0 : 1));
+  const plain = noGrad(() => {
+    const sums = cat([x.detach().sum([0, 2, 3]), full([1], count, { dtype: x.dtype, device: x.device })], 0);
+    return weight === 0 ? sums.zero_() : sums;
+  });
   group.allReduce([plain], "sum");
   const total = plain.narrow(0, c, 1);
   const shift = plain.narrow(0, 0, c).div(total);

@@ -11,6 +11,7 @@ import type { AttackSettings } from "../attacks/options.js";
 import { engineSettings, runContext, type RunContext } from "../core/context.js";
 import { cpus } from "node:os";
 import { deriveSeed } from "../core/seeds.js";
+import { summarizeRuns } from "../defenses/adp/repeat.js";
 import { writeFileAtomic } from "../core/atomic-write.js";
 import { Progress } from "../core/progress.js";
 import { DEFENSE_NAMES, defenseEntry } from "../defenses/registry.js";
@@ -234,36 +235,37 @@ export async function runExperiment(config: ExperimentConfig, o: RunOptions): Pr
       const defense = await make.defense(cell.defenseName, cell.targetIndex);
       const set = cell.images === "adaptive" ? data.adaptiveSet : data.evalSet;
       const logits = (x: Tensor) => defense.logits(x);
+      const n = set.shape[0];
+      // Per AE set, per image: the defense still classifies it correctly.
+      const robustUnder = async (sources: AeSource[]): Promise<boolean[][]> => {
+        const out: boolean[][] = [];
+        for (const src of sources) {
+          const predicted = predictOverRanks(logits, set, (await make.aes({ ...cell, ae: src })).data, { device: ctx.device });
+          out.push(Array.from(predicted, (p, k) => p === set.labels[k]));
+        }
+        return out;
+      };
       let correct: number;
+      let accuracy: number;
       let runs: ResultRecord["runs"];
       if (cell.runs) {
         // The mean over runs, their spread, and the images that survive every run.
-        const alive = new Uint8Array(set.shape[0]).fill(1);
-        const accuracies: number[] = [];
-        for (const run of cell.runs) {
-          const predicted = predictOverRanks(logits, set, (await make.aes({ ...cell, ae: run })).data, { device: ctx.device });
-          let right = 0;
-          predicted.forEach((p, k) => { if (p === set.labels[k]) right += 1; else alive[k] = 0; });
-          accuracies.push(right / set.shape[0]);
-        }
-        const mean = accuracies.reduce((x, y) => x + y, 0) / accuracies.length;
-        const std = Math.sqrt(accuracies.reduce((x, y) => x + (y - mean) ** 2, 0) / (accuracies.length - 1));
-        runs = { accuracies, std, everyRun: alive.reduce((x, v) => x + v, 0) / set.shape[0] };
-        correct = Math.round(mean * set.shape[0]);
-      } else if (cell.parts) {
-        // A sample counts only if the defense classifies it correctly under every part's AE.
-        const alive = new Uint8Array(set.shape[0]).fill(1);
-        for (const part of cell.parts) {
-          const predicted = predictOverRanks(logits, set, (await make.aes({ ...cell, ae: part })).data, { device: ctx.device });
-          predicted.forEach((p, k) => { if (p !== set.labels[k]) alive[k] = 0; });
-        }
-        correct = alive.reduce((s, v) => s + v, 0);
+        const robust = await robustUnder(cell.runs);
+        const summary = summarizeRuns(robust.map((r, i) => ({ seed: cell.runs![i].options.seed ?? 0, accuracy: r.filter(Boolean).length / n, robust: r })));
+        runs = { accuracies: summary.runs.map((r) => r.accuracy), std: summary.std, everyRun: summary.worstCase };
+        accuracy = summary.mean;
+        correct = Math.round(summary.mean * n);
       } else {
-        const ae = cell.ae ? await make.aes(cell) : null;
-        correct = countCorrectOverRanks(logits, set, ae ? ae.data : null, { device: ctx.device });
+        if (cell.parts) {
+          // A sample counts only if the defense classifies it correctly under every part's AE.
+          const robust = await robustUnder(cell.parts);
+          correct = robust[0].filter((_, k) => robust.every((r) => r[k])).length;
+        } else {
+          const ae = cell.ae ? await make.aes(cell) : null;
+          correct = countCorrectOverRanks(logits, set, ae ? ae.data : null, { device: ctx.device });
+        }
+        accuracy = correct / n;
       }
-      const n = set.shape[0];
-      const accuracy = runs ? runs.accuracies.reduce((x, y) => x + y, 0) / runs.accuracies.length : correct / n;
       const record: ResultRecord = { ...cell.record, n, accuracy, ci95: wilson95(correct, n), ...(runs ? { runs } : {}), seconds: (performance.now() - t0) / 1000 };
       cache.writeCell(cell.key, record);
       records.push(record);
