@@ -68,7 +68,7 @@ export function deviceOption(): Option {
 export function addRunOptions(cmd: Command, options: { progress?: boolean } = {}): Command {
   cmd.addOption(deviceOption());
   cmd.option("--deterministic", `libtorch's deterministic algorithms (an op without one fails) and a fixed CPU thread count (--threads, default ${DETERMINISTIC_THREADS}), so results match across machines`);
-  cmd.option("--threads <n>", "CPU threads for libtorch's intra-op parallelism (default: all cores; 1 with --deterministic)", positiveInt);
+  cmd.option("--threads <n>", "CPU threads for libtorch's intra-op parallelism (default: OMP_NUM_THREADS if set, else all cores; 1 with --deterministic)", positiveInt);
   cmd.hook("preAction", (command) => {
     applyEngineFlags(command.opts<RunFlags>());
   });

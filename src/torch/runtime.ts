@@ -95,5 +95,19 @@ export function libtorchVersion(): string {
   return native.version();
 }
 
-// Default: all cores, as the project promises (Debian's libtorch otherwise picks its own count).
-native.setNumThreads(availableParallelism());
+/**
+ * The thread count a process starts with: `OMP_NUM_THREADS` when it is set (the first entry of an
+ * OpenMP list such as "4,2"), otherwise every core. `idfr launch` sets it to cores / ranks, so that
+ * ranks sharing a machine do not each start a pool as wide as the machine.
+ */
+export function defaultNumThreads(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.OMP_NUM_THREADS?.trim();
+  if (raw === undefined || raw === "") return availableParallelism();
+  const first = raw.split(",")[0].trim();
+  const n = Number(first);
+  if (!/^[0-9]+$/.test(first) || n < 1) throw new Error(`OMP_NUM_THREADS: expected a positive integer, got "${env.OMP_NUM_THREADS}"`);
+  return n;
+}
+
+// Set explicitly, so that the count is the one documented above rather than libtorch's own choice.
+native.setNumThreads(defaultNumThreads());

@@ -1,16 +1,34 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { describe, it } from "node:test";
-import { cudaAvailable, getNumThreads, libtorchVersion, manualSeed, memory, nn, rand, randn, randint, randperm, bernoulli, setNumThreads, tensor, F, noGrad } from "../../src/torch/index.js";
+import { cudaAvailable, defaultNumThreads, getNumThreads, libtorchVersion, manualSeed, memory, nn, rand, randn, randint, randperm, bernoulli, setNumThreads, tensor, F, noGrad } from "../../src/torch/index.js";
 import { assertClose, values } from "../helpers.js";
 
 describe("runtime", () => {
-  it("uses all cores by default; thread count can be set", () => {
-    assert.equal(getNumThreads(), availableParallelism());
+  it("uses all cores by default (OMP_NUM_THREADS when set); thread count can be set", () => {
+    assert.equal(getNumThreads(), defaultNumThreads());
     setNumThreads(1);
     assert.equal(getNumThreads(), 1);
     setNumThreads(availableParallelism());
     assert.throws(() => setNumThreads(0), /positive integer/);
+  });
+  it("the default thread count follows OMP_NUM_THREADS, and a bad value is an error naming it", () => {
+    assert.equal(defaultNumThreads({}), availableParallelism());
+    assert.equal(defaultNumThreads({ OMP_NUM_THREADS: "" }), availableParallelism());
+    assert.equal(defaultNumThreads({ OMP_NUM_THREADS: "3" }), 3);
+    assert.equal(defaultNumThreads({ OMP_NUM_THREADS: " 4,2 " }), 4);
+    for (const bad of ["0", "two", "1.5", "-1"]) {
+      assert.throws(() => defaultNumThreads({ OMP_NUM_THREADS: bad }), new RegExp(`OMP_NUM_THREADS: expected a positive integer, got "${bad}"`));
+    }
+  });
+  it("a process started with OMP_NUM_THREADS=1 runs libtorch on one thread (as idfr launch starts its ranks)", () => {
+    const script = 'import("./src/torch/index.ts").then((t) => console.log(t.getNumThreads()))';
+    const run = (value: string) => spawnSync(process.execPath, ["--import", "tsx", "-e", script], { env: { ...process.env, OMP_NUM_THREADS: value }, encoding: "utf8" });
+    assert.equal(run("1").stdout.trim(), "1");
+    const bad = run("lots");
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /OMP_NUM_THREADS: expected a positive integer, got "lots"/);
   });
   it("the same seed gives the same numbers", () => {
     const draw = () => [rand([3]), randn([3]), randint(0, 100, [3]), randperm(5), bernoulli(0.5, [8])].flatMap(values);
