@@ -12,7 +12,7 @@ export const EXPERIMENT_PRESETS = [
   { name: "paper-cifar10", description: "Tables 1-4 on CIFAR-10: VGG16 and ResNet18, every baseline, FGSM/CW/BIM at 4/8/16 (--data DIR)" },
   { name: "paper-cifar100", description: "the same on CIFAR-100 (--data DIR)" },
   { name: "paper-imagenet", description: "Table 3: pretrained ResNet50 (224 px) and InceptionV3 (299 px) on an image folder at 16/255 (--data DIR --target-resnet50 DIR --target-inception DIR)" },
-  { name: "baselines", description: "the paper's nine defenses (NRP, Fast AT, ComDefend, Feature Squeezing, JPEG x3, TVM, ADP, SOAP) and IDFR on the embedded Fashion-MNIST; the demo's adaptive suite" },
+  { name: "baselines", description: "the paper's nine defenses (NRP, Fast AT, ComDefend, Feature Squeezing, JPEG x3, TVM, ADP, SOAP) and IDFR on the embedded Fashion-MNIST; the demo's adaptive suite; about 5 hours of one rank on 2 cores (SOAP's adaptive cells dominate)" },
   { name: "paper-ablation", description: "Table 5: ID vs ID+FR with ResNet50 on CIFAR-10 and SVHN (--data DIR --svhn DIR)" },
   { name: "adaptive-fmnist", description: "embedded Fashion-MNIST, the demo's target: undefended, Fast AT, PGD AT, IDFR as the paper trains it, IDFR trained against the adaptive adversary; AutoAttack standard through each, plus transfer and white-box BIM; about 50 min on 2 cores with the demo's models cached (--full: paper sizes)" },
 ] as const;
