@@ -10,7 +10,7 @@ describe("runtime", () => {
     assert.equal(getNumThreads(), defaultNumThreads());
     setNumThreads(1);
     assert.equal(getNumThreads(), 1);
-    setNumThreads(availableParallelism());
+    setNumThreads(defaultNumThreads());
     assert.throws(() => setNumThreads(0), /positive integer/);
   });
   it("the default thread count follows OMP_NUM_THREADS, and a bad value is an error naming it", () => {
@@ -22,10 +22,12 @@ describe("runtime", () => {
       assert.throws(() => defaultNumThreads({ OMP_NUM_THREADS: bad }), new RegExp(`OMP_NUM_THREADS: expected a positive integer, got "${bad}"`));
     }
   });
-  it("a process started with OMP_NUM_THREADS=1 runs libtorch on one thread (as idfr launch starts its ranks)", () => {
+  it("a process started with OMP_NUM_THREADS runs libtorch on that many threads (as idfr launch starts its ranks)", () => {
     const script = 'import("./src/torch/index.ts").then((t) => console.log(t.getNumThreads()))';
     const run = (value: string) => spawnSync(process.execPath, ["--import", "tsx", "-e", script], { env: { ...process.env, OMP_NUM_THREADS: value }, encoding: "utf8" });
-    assert.equal(run("1").stdout.trim(), "1");
+    // A count other than the core count, so the old all-cores default would fail here on any machine.
+    const wanted = String(availableParallelism() + 1);
+    assert.equal(run(wanted).stdout.trim(), wanted);
     const bad = run("lots");
     assert.notEqual(bad.status, 0);
     assert.match(bad.stderr, /OMP_NUM_THREADS: expected a positive integer, got "lots"/);
